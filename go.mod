@@ -1,0 +1,3 @@
+module courier
+
+go 1.26
