@@ -57,6 +57,7 @@ type App struct {
 	mu       sync.Mutex
 	cfg      *Config
 	running  map[string]*running // by Listener.Key
+	retired  []*running          // removed by a reload; their sessions may still run
 	handlers map[string]netx.Handler
 	missing  []string
 }
@@ -222,11 +223,8 @@ func (a *App) apply(cfg *Config) error {
 		a.log.Info("listener removed by configuration", "service", r.l.Service, "addr", r.l.Addr)
 		delete(a.running, key)
 		a.metrics.Listeners.WithLabelValues(r.l.Service).Dec()
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), a.opts.DrainTimeout)
-			defer cancel()
-			r.srv.Shutdown(ctx)
-		}()
+		r.srv.StopAccepting()
+		a.retired = append(a.retired, r)
 	}
 	for _, r := range opened {
 		a.running[r.l.Key()] = r
@@ -315,6 +313,11 @@ func (a *App) stopAllLocked(ctx context.Context) {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.srv.Shutdown(ctx) }()
 	}
+	for _, r := range a.retired {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.srv.Shutdown(ctx) }()
+	}
+	a.retired = nil
 	// Handlers that pool connections themselves (HTTP keep-alive) close their idle ones
 	// now, while the servers above wait for sessions to end.
 	for _, h := range a.handlers {

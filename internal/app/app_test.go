@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"courier/internal/app"
 	"courier/internal/netx"
 	"courier/internal/testutil"
 )
@@ -153,4 +154,48 @@ func TestReloadKeepsSessionsAndRejectsBrokenConfig(t *testing.T) {
 	}
 	s1.Send("last")
 	s1.Expect("echo: last")
+}
+
+func TestConfigErrorsAndWarningsNameFileAndLine(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("imapd", "IMAPDSTART=YES\nADDRESS=127.0.0.1\nPORT=0\nMAXDAEMONS=lots\n")
+	_, err := app.LoadConfig(dir)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "imapd")+`:4: MAXDAEMONS: "lots" is not a number`) {
+		t.Fatalf("bad number: %v", err)
+	}
+	write("imapd", "IMAPDSTART=YES\nADDRESS=127.0.0.1\nPORT=0\nMAXDEAMONS=4\n")
+	cfg, err := app.LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(dir, "imapd") + ":4: unknown setting MAXDEAMONS (did you mean MAXDAEMONS?)"
+	if len(cfg.Warnings) != 1 || cfg.Warnings[0] != want {
+		t.Fatalf("warnings %q, want %q", cfg.Warnings, want)
+	}
+	write("imapd", "IMAPDSTART=YES\nPORT=99999\n")
+	if _, err := app.LoadConfig(dir); err == nil || !strings.Contains(err.Error(), "imapd:2:") {
+		t.Fatalf("bad port: %v", err)
+	}
+	write("imapd", "IMAPDSTART=YES\nPORT='143\n")
+	if _, err := app.LoadConfig(dir); err == nil || !strings.Contains(err.Error(), "imapd:2:") {
+		t.Fatalf("unterminated quote: %v", err)
+	}
+	write("imapd", "IMAPDSTART=YES\nADDRESS=127.0.0.1\nPORT=127.0.0.2.1143,2143\n")
+	cfg, err = app.LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addrs []string
+	for _, l := range cfg.Listeners {
+		addrs = append(addrs, l.Addr)
+	}
+	if strings.Join(addrs, " ") != "127.0.0.2:1143 127.0.0.1:2143" {
+		t.Fatalf("port list gave %q", addrs)
+	}
 }

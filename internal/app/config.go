@@ -9,9 +9,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
+	"courier/internal/config"
 	"courier/internal/config/courierfmt"
 	"courier/internal/netx"
 )
@@ -134,8 +136,17 @@ func (c *Config) envFile(name string, base map[string]string) (*courierfmt.EnvFi
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range f.Warnings {
-		c.Warnings = append(c.Warnings, w.String())
+	// The schema check turns bad numbers into file:line errors and unknown names into
+	// warnings; the values themselves are read from the merged map below.
+	_, warns, err := config.New(f, serviceSchema)
+	for _, w := range warns {
+		// Several services read the same file; say each thing once.
+		if ws := w.String(); !slices.Contains(c.Warnings, ws) {
+			c.Warnings = append(c.Warnings, ws)
+		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	return f, nil
 }

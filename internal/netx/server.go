@@ -280,6 +280,17 @@ func (s *Server) serveOne(h Handler, c *Conn) {
 	h.ServeConn(s.ctx, c)
 }
 
+// StopAccepting closes the listener; open sessions go on undisturbed until they end or
+// Shutdown is called. A reload that removes a listener uses it.
+func (s *Server) StopAccepting() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closing = true
+	if s.ln != nil {
+		s.ln.Close()
+	}
+}
+
 // Shutdown stops accepting, tells sessions to finish (their context is cancelled), waits for
 // them until ctx is done, then closes whatever is still open.
 func (s *Server) Shutdown(ctx context.Context) {
