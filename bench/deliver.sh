@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Deliveries per second: Courier's real deliverquota versus ours, each run N times as a fresh
+# process into one maildir (with a quota, so maildirsize is read and appended every time).
+#   bench/deliver.sh [N] [OURS]      (defaults: 500, bin/courier; build it first)
+# Note: Courier's deliverquota does not fsync; ours fsyncs the message and new/ before it
+# reports success, so the rates compare a durable delivery with a non-durable one.
+set -euo pipefail
+n=${1:-500}
+ours=${2:-bin/courier}
+here=$(cd "$(dirname "$0")/.." && pwd)
+[ -x "$ours" ] || { echo "build first: go build -o bin/courier ./cmd/courier" >&2; exit 1; }
+ours=$(cd "$(dirname "$ours")" && pwd)/$(basename "$ours")
+eval "$("$here/../shared/tools/courier-ref")"
+work=$(mktemp -d /var/tmp/deliver-bench.XXXXXX)
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+msg="$work/msg"
+{ printf 'From: a@example.com\nTo: b@example.com\nSubject: bench\n\n'; for i in $(seq 100); do echo "body line $i of a message"; done; } > "$msg"
+
+rate() { # name, command...
+  local name=$1; shift
+  local md="$work/$name"
+  "$@" >/dev/null 2>&1 || true
+  local start end
+  start=$(date +%s.%N)
+  for ((i = 0; i < n; i++)); do "${DQ[@]}" "$md" < "$msg"; done
+  end=$(date +%s.%N)
+  awk -v n="$n" -v s="$start" -v e="$end" -v name="$name" \
+    'BEGIN { printf "%-8s %6d deliveries in %7.3f s = %8.1f deliveries/s\n", name, n, e - s, n / (e - s) }'
+  echo "         $(ls "$md/new" | wc -l) files in new/, maildirsize: $(head -1 "$md/maildirsize")"
+}
+
+DQ=("$REF_DELIVERQUOTA")
+rate courier "$REF_MAILDIRMAKE" -q 1000000000S "$work/courier"
+DQ=("$ours" deliverquota)
+rate ours "$ours" maildirmake -q 1000000000S "$work/ours"
