@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -60,7 +61,25 @@ func freeBase(t *testing.T) int {
 type running struct {
 	cmd    *exec.Cmd
 	lines  chan string
-	stderr *strings.Builder
+	stderr *lockedBuffer
+}
+
+// lockedBuffer collects a child's stderr while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func startQuickstart(t *testing.T, args ...string) *running {
@@ -70,7 +89,7 @@ func startQuickstart(t *testing.T, args ...string) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &running{cmd: cmd, lines: make(chan string, 100), stderr: &strings.Builder{}}
+	r := &running{cmd: cmd, lines: make(chan string, 100), stderr: &lockedBuffer{}}
 	cmd.Stderr = r.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
