@@ -46,4 +46,3 @@ func runServe(e *Env) int {
 	}
 	return 0
 }
-
