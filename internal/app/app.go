@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	"courier/internal/auth"
+	"courier/internal/auth/authconfig"
 	clog "courier/internal/log"
 	"courier/internal/metrics"
 	"courier/internal/netx"
@@ -53,6 +55,11 @@ type App struct {
 	metrics *metrics.Metrics
 	ids     netx.IDSource
 	started time.Time
+
+	// authSetup is the chain authdaemonrc describes, shared by every protocol server;
+	// throttle counts failed logins across all of them.
+	authSetup *authconfig.Setup
+	throttle  *auth.Throttle
 
 	mu       sync.Mutex
 	cfg      *Config
@@ -101,8 +108,21 @@ func New(o Options) (*App, error) {
 	for _, w := range cfg.Warnings {
 		a.log.Warn("configuration", "warning", w)
 	}
+	if a.authSetup, err = authconfig.Load(o.ConfigDir); err != nil {
+		return nil, err
+	}
+	for _, w := range a.authSetup.Warnings {
+		a.log.Warn("authentication", "warning", w)
+	}
+	a.throttle = auth.NewThrottle(auth.ThrottleConfig{}, time.Now)
 	return a, nil
 }
+
+// AuthChain is the authentication chain every protocol server logs in through.
+func (a *App) AuthChain() *auth.Chain { return a.authSetup.Chain }
+
+// Throttle is the failed-login throttle shared by every protocol server.
+func (a *App) Throttle() *auth.Throttle { return a.throttle }
 
 // Log returns the app's logger.
 func (a *App) Log() *slog.Logger { return a.log }

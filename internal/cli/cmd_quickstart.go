@@ -32,7 +32,6 @@ func runQuickstart(e *Env) int {
 	}
 	res, err := quickstart.Setup(quickstart.Options{
 		Dir: *dir, PortBase: *base, Listen: *listen, Domain: *domain, Password: *password,
-		NewAccount: newQuickstartAccount, MakeMaildir: makeQuickstartMaildir,
 	})
 	if err != nil {
 		return fail(e, "quickstart", 1, "%v", err)

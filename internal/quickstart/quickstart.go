@@ -20,7 +20,10 @@ import (
 	"text/template"
 	"time"
 
+	"courier/internal/auth/pwhash"
+	"courier/internal/auth/userdb"
 	"courier/internal/netx"
+	"courier/internal/store/maildir"
 )
 
 // Options are the quickstart flags.
@@ -32,11 +35,6 @@ type Options struct {
 	Password string // demo's password; generated when empty
 	// Ephemeral makes every port 0 (the kernel picks); tests use it.
 	Ephemeral bool
-	// NewAccount hashes the password and returns the userdb fields for the demo account
-	// (systempw, hmac-md5pw, …); supplied by the caller so this package needs no auth code.
-	NewAccount func(password string) (map[string]string, error)
-	// MakeMaildir creates a Maildir with the given folders; supplied by the caller.
-	MakeMaildir func(path string, folders []string) error
 }
 
 // Result says what Setup did.
@@ -97,16 +95,12 @@ func Setup(o Options) (*Result, error) {
 		return nil, err
 	}
 	maildir := filepath.Join(dir, "mail", o.Domain, "demo", "Maildir")
-	if o.MakeMaildir != nil {
-		if err := o.MakeMaildir(maildir, Folders); err != nil {
-			return nil, fmt.Errorf("quickstart maildir: %w", err)
-		}
+	if err := makeMaildir(maildir, Folders); err != nil {
+		return nil, fmt.Errorf("quickstart maildir: %w", err)
 	}
-	fields := map[string]string{}
-	if o.NewAccount != nil {
-		if fields, err = o.NewAccount(o.Password); err != nil {
-			return nil, fmt.Errorf("quickstart account: %w", err)
-		}
+	fields, err := accountSecrets(o.Password)
+	if err != nil {
+		return nil, fmt.Errorf("quickstart account: %w", err)
 	}
 	port := func(svc string) string {
 		if o.Ephemeral {
@@ -138,14 +132,63 @@ func Setup(o Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	// The userdb text is Courier's; the servers read the compiled index, as after makeuserdb.
+	if _, err := userdb.Make(filepath.Join(r.ConfigDir, "userdb")); err != nil {
+		return nil, fmt.Errorf("quickstart makeuserdb: %w", err)
+	}
 	return r, nil
+}
+
+// accountSecrets stores the password every way a login mechanism needs it: a SHA-512 crypt
+// hash for PLAIN/LOGIN, HMAC contexts for CRAM-MD5/SHA1/SHA256, and SCRAM-SHA-256 keys.
+func accountSecrets(password string) (map[string]string, error) {
+	out := map[string]string{}
+	h, err := pwhash.Hash(pwhash.SHA512CryptScheme, password)
+	if err != nil {
+		return nil, err
+	}
+	out["systempw"] = h
+	for field, alg := range map[string]pwhash.HMACHash{"hmac-md5pw": pwhash.HMACMD5, "hmac-sha1pw": pwhash.HMACSHA1, "hmac-sha256pw": pwhash.HMACSHA256} {
+		c, err := pwhash.HMACContext(alg, password)
+		if err != nil {
+			return nil, err
+		}
+		out[field] = c
+	}
+	sc, err := pwhash.SCRAMSHA256(password)
+	if err != nil {
+		return nil, err
+	}
+	out["scram-sha-256pw"] = sc
+	return out, nil
+}
+
+// makeMaildir creates a Maildir with folders, subscribed, as a new Courier account set up
+// with maildirmake -f looks to an IMAP client.
+func makeMaildir(path string, folders []string) error {
+	if err := maildir.Create(path, maildir.Private, true); err != nil {
+		return err
+	}
+	m, err := maildir.Open(path, nil)
+	if err != nil {
+		return err
+	}
+	for _, f := range folders {
+		if _, err := m.CreateFolder("INBOX."+f, maildir.Private); err != nil {
+			return fmt.Errorf("folder %s: %w", f, err)
+		}
+		if err := m.Subscribe("INBOX." + f); err != nil {
+			return fmt.Errorf("subscribe %s: %w", f, err)
+		}
+	}
+	return nil
 }
 
 // userdbEntry formats one line of Courier's userdb text file: the address, a tab, then
 // field=value pairs joined by '|'.
 func userdbEntry(addr string, uid, gid int, home, maildir string, extra map[string]string) string {
 	parts := []string{"uid=" + strconv.Itoa(uid), "gid=" + strconv.Itoa(gid), "home=" + home, "mail=" + maildir}
-	for _, k := range []string{"systempw", "imappw", "pop3pw", "hmac-md5pw", "hmac-sha1pw", "options"} {
+	for _, k := range []string{"systempw", "imappw", "pop3pw", "hmac-md5pw", "hmac-sha1pw", "hmac-sha256pw", "scram-sha-256pw", "options"} {
 		if v, ok := extra[k]; ok {
 			parts = append(parts, k+"="+v)
 		}
