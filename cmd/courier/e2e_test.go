@@ -179,6 +179,15 @@ func TestQuickstartRunsReusesAndStops(t *testing.T) {
 	if !strings.Contains(get(t, "http://"+httpAddr+"/"), "http "+httpAddr) {
 		t.Error("status page does not list the http listener")
 	}
+	// The authdaemon socket answers Courier's protocol with the demo account.
+	out, err := exec.Command(binary, "authtest", "-c", filepath.Join(dir, "etc"), "demo@example.test", "s3cret-pass").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "Authentication succeeded.") || !strings.Contains(string(out), "Authenticated: demo@example.test") {
+		t.Fatalf("authtest: %v\n%s", err, out)
+	}
+	out, err = exec.Command(binary, "authtest", "-c", filepath.Join(dir, "etc"), "demo@example.test", "wrong").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "Authentication FAILED: Operation not permitted") {
+		t.Fatalf("authtest with a wrong password: %v\n%s", err, out)
+	}
 	guide, err := os.ReadFile(filepath.Join(dir, "QUICKSTART.txt"))
 	if err != nil {
 		t.Fatal(err)

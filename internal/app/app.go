@@ -60,6 +60,7 @@ type App struct {
 	// throttle counts failed logins across all of them.
 	authSetup *authconfig.Setup
 	throttle  *auth.Throttle
+	authStop  func()
 
 	mu       sync.Mutex
 	cfg      *Config
@@ -192,6 +193,7 @@ func (a *App) Start() error {
 		a.stopAllLocked(context.Background())
 		return err
 	}
+	a.startAuthDaemon()
 	return nil
 }
 
@@ -347,6 +349,10 @@ func (a *App) stopAllLocked(ctx context.Context) {
 		}
 	}
 	wg.Wait()
+	if a.authStop != nil {
+		a.authStop()
+		a.authStop = nil
+	}
 }
 
 // Run starts the app and serves until ctx is cancelled or SIGINT/SIGTERM arrives; SIGHUP
