@@ -3,6 +3,7 @@ package daemon
 import (
 	"bufio"
 	"context"
+	"courier/internal/testutil/courierref"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -164,17 +165,8 @@ func TestClientServerRoundTrip(t *testing.T) {
 
 // refAuthtest locates Debian's authtest unpacked by ../shared/tools/courier-ref.
 func refAuthtest(t *testing.T) (string, []string) {
-	dir := os.Getenv("COURIER_REF_DIR")
-	if dir == "" {
-		dir = "/var/tmp/courier-ref"
-	}
-	root := filepath.Join(dir, "root")
-	bin := filepath.Join(root, "usr/sbin/authtest")
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("Debian's authtest is missing (%v); unpack it with: /work/shared/tools/courier-ref", err)
-	}
-	env := append(os.Environ(), "LD_LIBRARY_PATH="+filepath.Join(root, "usr/lib")+":"+filepath.Join(root, "usr/lib/courier-authlib"))
-	return bin, env
+	t.Helper()
+	return courierref.Tool(t, "usr/sbin/authtest"), append(os.Environ(), courierref.Env()...)
 }
 
 // TestRealAuthtestAgainstOurDaemon runs Courier's authtest binary against our

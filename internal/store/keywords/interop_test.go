@@ -2,6 +2,7 @@ package keywords
 
 import (
 	"bufio"
+	"courier/internal/testutil/courierref"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,21 +12,10 @@ import (
 	"testing"
 )
 
-// refImapd returns the reference Courier imapd unpacked by ../shared/tools/courier-ref and the
-// environment it needs. The test fails (never skips) when it is missing.
+// refImapd returns the reference Courier imapd and the environment it needs.
 func refImapd(t *testing.T) (string, []string) {
 	t.Helper()
-	dir := os.Getenv("COURIER_REF_DIR")
-	if dir == "" {
-		dir = "/var/tmp/courier-ref"
-	}
-	root := filepath.Join(dir, "root")
-	imapd := filepath.Join(root, "usr/bin/imapd")
-	if _, err := os.Stat(imapd); err != nil {
-		t.Fatalf("reference Courier imapd not found at %s: run ../shared/tools/courier-ref (from the checkout) to unpack it: %v", imapd, err)
-	}
-	ld := strings.Join([]string{filepath.Join(root, "usr/lib"), filepath.Join(root, "usr/lib/x86_64-linux-gnu"), filepath.Join(root, "usr/lib/courier-authlib")}, ":")
-	return imapd, []string{"LD_LIBRARY_PATH=" + ld}
+	return courierref.Tool(t, "usr/bin/imapd"), courierref.Env()
 }
 
 // scratch makes a directory outside any sticky-bit directory (Courier refuses those).
