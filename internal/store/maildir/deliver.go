@@ -41,6 +41,9 @@ type DeliverOptions struct {
 	Host string
 	// NoSync skips the fsyncs (benchmarks comparing with Courier, which does not fsync).
 	NoSync bool
+	// Date, when set, becomes the file's modification time: the message's internal date
+	// (IMAP APPEND with a date, COPY keeping the original's).
+	Date time.Time
 }
 
 // Delivery describes a delivered message.
@@ -132,6 +135,11 @@ func DeliverTo(dir string, r io.Reader, opt *DeliverOptions) (*Delivery, error) 
 	size, err := io.Copy(file, r)
 	if err != nil {
 		return fail(fmt.Errorf("maildir: write %s: %w", tmpPath, err))
+	}
+	if !o.Date.IsZero() {
+		if err := os.Chtimes(tmpPath, o.Date, o.Date); err != nil {
+			return fail(fmt.Errorf("maildir: set date of %s: %w", tmpPath, err))
+		}
 	}
 	if !o.NoSync {
 		if err := file.Sync(); err != nil {

@@ -123,12 +123,21 @@ type Snapshot struct {
 	NextUID     uint32
 	Messages    []UIDMessage
 	Recent      []string // base names moved from new/ by this Sync
+	// Complete is false when new/ or cur/ kept changing while they were listed (another
+	// process renaming messages), so a message missing from Messages may only have been
+	// renamed: such messages keep their courierimapuiddb entries.
+	Complete bool
+	// Wrote reports whether Sync rewrote courierimapuiddb.
+	Wrote bool
 }
 
 // SyncOptions tune Sync.
 type SyncOptions struct {
 	// NoAccept leaves new/ alone (by default new messages move to cur/, as imapd does).
 	NoAccept bool
+	// BeforeList, when set, is called under the UID lock after new/ was accepted and before
+	// the directories are listed (a caller records directory stamps there).
+	BeforeList func()
 }
 
 // Sync brings the folder's UID database up to date the way Courier-IMAP does on SELECT: it
@@ -153,10 +162,14 @@ func (f *Folder) Sync(opt *SyncOptions) (*Snapshot, error) {
 			snap.Recent = append(snap.Recent, m.Base())
 		}
 	}
-	msgs, err := f.List()
+	if opt != nil && opt.BeforeList != nil {
+		opt.BeforeList()
+	}
+	msgs, complete, err := f.listStable()
 	if err != nil {
 		return nil, err
 	}
+	snap.Complete = complete
 	db, err := ReadUIDDB(f.path)
 	dirty := false
 	if err != nil {
@@ -181,7 +194,7 @@ func (f *Folder) Sync(opt *SyncOptions) (*Snapshot, error) {
 		}
 	}
 	for n := range db.UIDs {
-		if !present[n] {
+		if !present[n] && complete {
 			delete(db.UIDs, n)
 			dirty = true
 		}
@@ -197,10 +210,99 @@ func (f *Folder) Sync(opt *SyncOptions) (*Snapshot, error) {
 		if err := writeAtomic(f.path, UIDDBFile, db.Bytes(), 0o644, f.m.now(), f.m.host); err != nil {
 			return nil, err
 		}
+		snap.Wrote = true
 	}
 	sort.Slice(snap.Messages, func(i, j int) bool { return snap.Messages[i].UID < snap.Messages[j].UID })
 	snap.UIDValidity, snap.NextUID = db.UIDValidity, db.NextUID
 	return snap, nil
+}
+
+// listStable lists new/ and cur/ and reports whether neither directory changed while it was
+// read (a concurrent rename can hide a message from readdir). It retries a few times.
+func (f *Folder) listStable() ([]Message, bool, error) {
+	for attempt := 0; ; attempt++ {
+		before := f.dirStamps()
+		msgs, err := f.List()
+		if err != nil {
+			return nil, false, err
+		}
+		if f.dirStamps() == before {
+			return msgs, true, nil
+		}
+		if attempt >= 3 {
+			return msgs, false, nil
+		}
+	}
+}
+
+// dirStamps returns the modification times of new/ and cur/ (nanoseconds).
+func (f *Folder) dirStamps() [2]int64 {
+	var s [2]int64
+	for i, sub := range []string{New, Cur} {
+		if st, err := os.Stat(filepath.Join(f.path, sub)); err == nil {
+			s[i] = st.ModTime().UnixNano()
+		}
+	}
+	return s
+}
+
+// LockUIDs takes the lock that serialises UID assignment among our processes (see the
+// package comment) and returns its release.
+func (f *Folder) LockUIDs() (unlock func(), err error) {
+	return lockFile(filepath.Join(f.path, UIDLockFile))
+}
+
+// AssignUIDs gives UIDs to the messages with the given base names, in the order given, and
+// returns them with the UIDVALIDITY: a message that has a UID already keeps it, the others
+// get the next ones. It does not list the folder, so it costs one read and (when it assigns)
+// one atomic rewrite of courierimapuiddb. With a missing or corrupt database it falls back to
+// a full Sync (without accepting new/).
+func (f *Folder) AssignUIDs(bases []string) (uidValidity uint32, uids []uint32, err error) {
+	unlock, err := f.LockUIDs()
+	if err != nil {
+		return 0, nil, err
+	}
+	db, err := ReadUIDDB(f.path)
+	if err != nil {
+		unlock()
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrCorruptUIDDB) {
+			return 0, nil, err
+		}
+		snap, err := f.Sync(&SyncOptions{NoAccept: true})
+		if err != nil {
+			return 0, nil, err
+		}
+		byBase := make(map[string]uint32, len(snap.Messages))
+		for _, m := range snap.Messages {
+			byBase[m.Base()] = m.UID
+		}
+		for _, b := range bases {
+			u, ok := byBase[b]
+			if !ok {
+				return 0, nil, fmt.Errorf("maildir: assign UID: %s: %w", b, fs.ErrNotExist)
+			}
+			uids = append(uids, u)
+		}
+		return snap.UIDValidity, uids, nil
+	}
+	defer unlock()
+	dirty := false
+	for _, b := range bases {
+		u, ok := db.UIDs[b]
+		if !ok {
+			u = db.NextUID
+			db.UIDs[b] = u
+			db.NextUID++
+			dirty = true
+		}
+		uids = append(uids, u)
+	}
+	if dirty {
+		if err := writeAtomic(f.path, UIDDBFile, db.Bytes(), 0o644, f.m.now(), f.m.host); err != nil {
+			return 0, nil, err
+		}
+	}
+	return db.UIDValidity, uids, nil
 }
 
 // lockFile takes an exclusive flock on path (created if needed) and returns the release.

@@ -1,0 +1,539 @@
+// Package index is the per-folder cache that lets a 100,000-message Maildir++ folder open in
+// milliseconds: for every message its UID, current file name (base name plus ":2,flags"),
+// size, internal date, keywords and mod-sequence, with the folder's UIDVALIDITY, UIDNEXT,
+// HIGHESTMODSEQ and an expunge log (UID and mod-sequence) for CONDSTORE/QRESYNC.
+//
+// It lives in the folder's own directory as FileName ("gomailindex": no leading dot, not
+// tmp/new/cur, not a courier* name, so Courier ignores it). It is only a cache: the truth is
+// the Maildir (file names), courierimapuiddb (UIDs) and courierimapkeywords (keywords). The
+// file is checksummed; a missing, corrupt or stale one is rebuilt (Refresh), never trusted
+// blindly. Staleness is found cheaply: the file records Stamps (modification times of new/,
+// cur/, courierimapkeywords/ and of courierimapuiddb with its size) taken while it was in step,
+// and Refresh rescans when any differs.
+//
+// On-disk format (little-endian), version 1:
+//
+//	header, HeaderSize bytes:
+//	  0 magic "GMIDX\x00\x00\x01"   8 uidvalidity u32   12 nextuid u32
+//	 16 highestmodseq u64          24 expunge floor u64 (log complete above it)
+//	 32 message count u32          36 expunge log entries u32
+//	 40 keyword names bytes u32    44 keyword sets bytes u32
+//	 48 names bytes u32            52 extension bytes u32 (0 in version 1)
+//	 56 stamps: new, cur, uiddb mtime (ns), uiddb size, keywords dir mtime (5 × i64)
+//	 96 CRC-32C of the body        100 CRC-32C of header bytes 0..99
+//	body:
+//	  records, count × RecordSize: uid u32, name offset u32, name length u16, bits u16
+//	    (1: in new/), size u32 (MaxUint32: unknown, stat the file), internal date u32 (Unix
+//	    seconds, 0: not known yet), keyword set u32 (0: none), modseq u64; in UID order
+//	  expunge log, entries × 16: uid u32, 0 u32, modseq u64; oldest first
+//	  keyword names, each ending in "\n"; keyword sets, each a uvarint count then as many
+//	    uvarint indexes into the names (set n ≥ 1 is the n-th); names: the file names
+//	  extension (reserved for cached envelopes and sort keys)
+//
+// Opening reads the file with one read and decodes the fixed-size records into one slice
+// (no per-message allocation); names stay in the read buffer. Mod-sequences are at least the
+// current time in microseconds, so a change made by a process that crashed before saving
+// the index never gets a smaller mod-sequence than one handed out before.
+//
+// An Index is not safe for concurrent use; its owner serialises access.
+package index
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// FileName is the index file in a folder's directory.
+const FileName = "gomailindex"
+
+// Sizes of the fixed parts of the format.
+const (
+	HeaderSize = 104
+	RecordSize = 32
+	expSize    = 16
+)
+
+// MaxExpungeLog is how many expunge log entries are kept; older ones are dropped and the
+// expunge floor raised.
+const MaxExpungeLog = 50000
+
+var magic = []byte("GMIDX\x00\x00\x01")
+
+// ErrCorrupt is wrapped by Load's error for a file that is not a valid index.
+var ErrCorrupt = errors.New("corrupt index")
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Stamps identify the state of a folder's directories when the index was in step.
+type Stamps struct {
+	New, Cur  int64 // mtimes (ns) of new/ and cur/
+	UIDDB     int64 // mtime (ns) of courierimapuiddb
+	UIDDBSize int64
+	Keywords  int64 // mtime (ns) of courierimapkeywords/ (0: none)
+}
+
+// Expunge is one entry of the expunge log.
+type Expunge struct {
+	UID    uint32
+	ModSeq uint64
+}
+
+// Entry is one message, decoded.
+type Entry struct {
+	UID      uint32
+	Name     string // current file name: base, then ":2,flags" when in cur/
+	New      bool   // the file is in new/
+	Size     int64  // -1 when unknown
+	Date     int64  // internal date, Unix seconds; 0 when not known yet
+	ModSeq   uint64
+	Keywords []string
+}
+
+// Base returns the entry's base name (the key of courierimapuiddb and keywords).
+func (e *Entry) Base() string { b, _, _ := strings.Cut(e.Name, ":"); return b }
+
+type rec struct {
+	uid     uint32
+	nameOff uint32
+	nameLen uint16
+	bits    uint16
+	size    uint32
+	date    uint32
+	kw      uint32
+	modseq  uint64
+}
+
+const (
+	bitNew   = 1
+	bitExtra = 2 // name lives in extra, not in names (in memory only)
+)
+
+// Index is a folder's index in memory.
+type Index struct {
+	UIDValidity   uint32
+	NextUID       uint32
+	HighestModSeq uint64
+	ExpungeFloor  uint64
+	Stamps        Stamps
+	Expunges      []Expunge
+
+	recs    []rec
+	names   []byte // names as read from the file
+	extra   []byte // names set since
+	kwNames []string
+	kwSets  [][]string        // kwSets[0] is the empty set
+	kwIdx   map[string]uint32 // joined set to its number, built on demand
+}
+
+// New returns an empty index (UIDVALIDITY 0: not yet known).
+func New() *Index { return &Index{kwSets: [][]string{nil}} }
+
+// Len returns the number of messages.
+func (ix *Index) Len() int { return len(ix.recs) }
+
+// UID returns the UID of the i-th message (UID order).
+func (ix *Index) UID(i int) uint32 { return ix.recs[i].uid }
+
+// ModSeq returns the mod-sequence of the i-th message.
+func (ix *Index) ModSeq(i int) uint64 { return ix.recs[i].modseq }
+
+// Search returns the position of uid and whether it is present.
+func (ix *Index) Search(uid uint32) (int, bool) {
+	i := sort.Search(len(ix.recs), func(i int) bool { return ix.recs[i].uid >= uid })
+	return i, i < len(ix.recs) && ix.recs[i].uid == uid
+}
+
+func (ix *Index) nameBytes(r *rec) []byte {
+	if r.bits&bitExtra != 0 {
+		return ix.extra[r.nameOff : r.nameOff+uint32(r.nameLen)]
+	}
+	return ix.names[r.nameOff : r.nameOff+uint32(r.nameLen)]
+}
+
+// Name returns the current file name of the i-th message.
+func (ix *Index) Name(i int) string { return string(ix.nameBytes(&ix.recs[i])) }
+
+// Info returns the flag letters of the i-th message's name (after ":2,") without allocating
+// a new string for the name.
+func (ix *Index) Info(i int) string {
+	b := ix.nameBytes(&ix.recs[i])
+	if j := bytes.IndexByte(b, ':'); j >= 0 && bytes.HasPrefix(b[j+1:], []byte("2,")) {
+		return string(b[j+3:])
+	}
+	return ""
+}
+
+// InNew reports whether the i-th message's file is in new/.
+func (ix *Index) InNew(i int) bool { return ix.recs[i].bits&bitNew != 0 }
+
+// At decodes the i-th message.
+func (ix *Index) At(i int) Entry {
+	r := &ix.recs[i]
+	e := Entry{UID: r.uid, Name: string(ix.nameBytes(r)), New: r.bits&bitNew != 0, Size: int64(r.size),
+		Date: int64(r.date), ModSeq: r.modseq, Keywords: ix.kwSets[r.kw]}
+	if r.size == math.MaxUint32 {
+		e.Size = -1
+	}
+	return e
+}
+
+// Keywords returns the keywords of the i-th message (shared: do not modify).
+func (ix *Index) Keywords(i int) []string { return ix.kwSets[ix.recs[i].kw] }
+
+// Set replaces the i-th message with e (same UID).
+func (ix *Index) Set(i int, e Entry) { ix.recs[i] = ix.encode(e) }
+
+// SetDate records the internal date of the i-th message.
+func (ix *Index) SetDate(i int, unix int64) {
+	if unix > 0 && unix < math.MaxUint32 {
+		ix.recs[i].date = uint32(unix)
+	}
+}
+
+// Insert adds e at its place in UID order (usually the end), replacing an entry with the
+// same UID, and raises NextUID past it.
+func (ix *Index) Insert(e Entry) {
+	r := ix.encode(e)
+	i, found := ix.Search(e.UID)
+	switch {
+	case found:
+		ix.recs[i] = r
+	case i == len(ix.recs):
+		ix.recs = append(ix.recs, r)
+	default:
+		ix.recs = append(ix.recs, rec{})
+		copy(ix.recs[i+1:], ix.recs[i:])
+		ix.recs[i] = r
+	}
+	if e.UID >= ix.NextUID {
+		ix.NextUID = e.UID + 1
+	}
+}
+
+// Remove deletes the messages at the given positions (any order) and logs them as expunged
+// with modseq.
+func (ix *Index) Remove(positions []int, modseq uint64) {
+	if len(positions) == 0 {
+		return
+	}
+	drop := make(map[int]bool, len(positions))
+	for _, p := range positions {
+		drop[p] = true
+	}
+	out := ix.recs[:0]
+	var gone []uint32
+	for i, r := range ix.recs {
+		if drop[i] {
+			gone = append(gone, r.uid)
+			continue
+		}
+		out = append(out, r)
+	}
+	ix.recs = out
+	ix.logExpunges(gone, modseq)
+}
+
+// logExpunges appends UIDs to the expunge log, dropping the oldest entries past
+// MaxExpungeLog.
+func (ix *Index) logExpunges(uids []uint32, modseq uint64) {
+	for _, u := range uids {
+		ix.Expunges = append(ix.Expunges, Expunge{UID: u, ModSeq: modseq})
+	}
+	if n := len(ix.Expunges) - MaxExpungeLog; n > 0 {
+		ix.ExpungeFloor = ix.Expunges[n-1].ModSeq
+		ix.Expunges = append([]Expunge(nil), ix.Expunges[n:]...)
+	}
+	if modseq > ix.HighestModSeq {
+		ix.HighestModSeq = modseq
+	}
+}
+
+// Reset empties the index for a new UIDVALIDITY; the mod-sequence keeps growing.
+func (ix *Index) Reset(uidValidity uint32) {
+	hms := ix.HighestModSeq
+	*ix = *New()
+	ix.UIDValidity, ix.NextUID, ix.HighestModSeq, ix.ExpungeFloor = uidValidity, 1, hms, hms
+}
+
+// NextModSeq returns a new mod-sequence, larger than every one handed out so far (at least
+// the current time in microseconds), and records it as the highest.
+func (ix *Index) NextModSeq(now time.Time) uint64 {
+	m := ix.HighestModSeq + 1
+	if t := uint64(now.UnixMicro()); t > m {
+		m = t
+	}
+	ix.HighestModSeq = m
+	return m
+}
+
+func (ix *Index) encode(e Entry) rec {
+	r := rec{uid: e.UID, modseq: e.ModSeq, size: math.MaxUint32}
+	if e.New {
+		r.bits |= bitNew
+	}
+	if e.Size >= 0 && e.Size < math.MaxUint32 {
+		r.size = uint32(e.Size)
+	}
+	if e.Date > 0 && e.Date < math.MaxUint32 {
+		r.date = uint32(e.Date)
+	}
+	name := e.Name
+	if len(name) > math.MaxUint16 {
+		name = name[:math.MaxUint16]
+	}
+	r.nameOff, r.nameLen = uint32(len(ix.extra)), uint16(len(name))
+	r.bits |= bitExtra
+	ix.extra = append(ix.extra, name...)
+	r.kw = ix.kwSet(e.Keywords)
+	return r
+}
+
+// kwSet returns the number of a keyword set, adding it when new. kws must be sorted.
+func (ix *Index) kwSet(kws []string) uint32 {
+	if len(kws) == 0 {
+		return 0
+	}
+	if ix.kwIdx == nil {
+		ix.kwIdx = make(map[string]uint32, len(ix.kwSets))
+		for i, s := range ix.kwSets[1:] {
+			ix.kwIdx[strings.Join(s, "\n")] = uint32(i + 1)
+		}
+	}
+	key := strings.Join(kws, "\n")
+	if n, ok := ix.kwIdx[key]; ok {
+		return n
+	}
+	n := uint32(len(ix.kwSets))
+	ix.kwSets = append(ix.kwSets, append([]string(nil), kws...))
+	ix.kwIdx[key] = n
+	return n
+}
+
+// Load reads the index of the folder directory dir. A missing file gives an error wrapping
+// os.ErrNotExist, an invalid one an error wrapping ErrCorrupt.
+func Load(dir string) (*Index, error) {
+	p := filepath.Join(dir, FileName)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	ix, err := Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("index: %s: %w", p, err)
+	}
+	return ix, nil
+}
+
+func corrupt(what string) error { return fmt.Errorf("%w: %s", ErrCorrupt, what) }
+
+// Decode parses an index file's content. The Index keeps b.
+func Decode(b []byte) (*Index, error) {
+	le := binary.LittleEndian
+	if len(b) < HeaderSize || !bytes.Equal(b[:8], magic) {
+		return nil, corrupt("bad magic or short header")
+	}
+	if crc32.Checksum(b[:100], castagnoli) != le.Uint32(b[100:]) {
+		return nil, corrupt("header checksum")
+	}
+	ix := &Index{
+		UIDValidity: le.Uint32(b[8:]), NextUID: le.Uint32(b[12:]),
+		HighestModSeq: le.Uint64(b[16:]), ExpungeFloor: le.Uint64(b[24:]),
+	}
+	count, nexp := uint64(le.Uint32(b[32:])), uint64(le.Uint32(b[36:]))
+	kwn, kws, nl, ext := uint64(le.Uint32(b[40:])), uint64(le.Uint32(b[44:])), uint64(le.Uint32(b[48:])), uint64(le.Uint32(b[52:]))
+	ix.Stamps = Stamps{int64(le.Uint64(b[56:])), int64(le.Uint64(b[64:])), int64(le.Uint64(b[72:])), int64(le.Uint64(b[80:])), int64(le.Uint64(b[88:]))}
+	body := b[HeaderSize:]
+	if uint64(len(body)) != count*RecordSize+nexp*expSize+kwn+kws+nl+ext {
+		return nil, corrupt("length")
+	}
+	if crc32.Checksum(body, castagnoli) != le.Uint32(b[96:]) {
+		return nil, corrupt("body checksum")
+	}
+	ix.recs = make([]rec, count)
+	var last uint32
+	off := 0
+	for i := range ix.recs {
+		r := body[off : off+RecordSize]
+		ix.recs[i] = rec{uid: le.Uint32(r), nameOff: le.Uint32(r[4:]), nameLen: le.Uint16(r[8:]), bits: le.Uint16(r[10:]) & bitNew,
+			size: le.Uint32(r[12:]), date: le.Uint32(r[16:]), kw: le.Uint32(r[20:]), modseq: le.Uint64(r[24:])}
+		off += RecordSize
+		if ix.recs[i].uid <= last || ix.recs[i].uid >= ix.NextUID && ix.NextUID != 0 {
+			return nil, corrupt("UIDs out of order")
+		}
+		last = ix.recs[i].uid
+	}
+	ix.Expunges = make([]Expunge, nexp)
+	for i := range ix.Expunges {
+		ix.Expunges[i] = Expunge{UID: le.Uint32(body[off:]), ModSeq: le.Uint64(body[off+8:])}
+		off += expSize
+	}
+	namesText := body[off : off+int(kwn)]
+	off += int(kwn)
+	if len(namesText) > 0 {
+		if namesText[len(namesText)-1] != '\n' {
+			return nil, corrupt("keyword names")
+		}
+		ix.kwNames = strings.Split(string(namesText[:len(namesText)-1]), "\n")
+	}
+	sets := body[off : off+int(kws)]
+	off += int(kws)
+	ix.kwSets = [][]string{nil}
+	for len(sets) > 0 {
+		n, k := binary.Uvarint(sets)
+		if k <= 0 || n > uint64(len(ix.kwNames)) {
+			return nil, corrupt("keyword sets")
+		}
+		sets = sets[k:]
+		set := make([]string, n)
+		for j := range set {
+			x, k := binary.Uvarint(sets)
+			if k <= 0 || x >= uint64(len(ix.kwNames)) {
+				return nil, corrupt("keyword sets")
+			}
+			sets = sets[k:]
+			set[j] = ix.kwNames[x]
+		}
+		ix.kwSets = append(ix.kwSets, set)
+	}
+	ix.names = body[off : off+int(nl)]
+	for i := range ix.recs {
+		r := &ix.recs[i]
+		if uint64(r.nameOff)+uint64(r.nameLen) > nl || r.nameLen == 0 || int(r.kw) >= len(ix.kwSets) {
+			return nil, corrupt("record out of range")
+		}
+	}
+	return ix, nil
+}
+
+// Encode returns the index in its file format (names and keyword sets compacted).
+func (ix *Index) Encode() []byte {
+	le := binary.LittleEndian
+	// keyword sets in use, renumbered
+	used := make([]uint32, len(ix.kwSets))
+	var kwNames []string
+	kwNum := map[string]int{}
+	var sets []byte
+	nsets := uint32(0)
+	namesLen := 0
+	for i := range ix.recs {
+		r := &ix.recs[i]
+		namesLen += int(r.nameLen)
+		if r.kw == 0 || used[r.kw] != 0 {
+			continue
+		}
+		nsets++
+		used[r.kw] = nsets
+		set := ix.kwSets[r.kw]
+		sets = binary.AppendUvarint(sets, uint64(len(set)))
+		for _, k := range set {
+			n, ok := kwNum[k]
+			if !ok {
+				n = len(kwNames)
+				kwNum[k] = n
+				kwNames = append(kwNames, k)
+			}
+			sets = binary.AppendUvarint(sets, uint64(n))
+		}
+	}
+	kwText := ""
+	if len(kwNames) > 0 {
+		kwText = strings.Join(kwNames, "\n") + "\n"
+	}
+	total := HeaderSize + len(ix.recs)*RecordSize + len(ix.Expunges)*expSize + len(kwText) + len(sets) + namesLen
+	b := make([]byte, HeaderSize, total)
+	copy(b, magic)
+	le.PutUint32(b[8:], ix.UIDValidity)
+	le.PutUint32(b[12:], ix.NextUID)
+	le.PutUint64(b[16:], ix.HighestModSeq)
+	le.PutUint64(b[24:], ix.ExpungeFloor)
+	le.PutUint32(b[32:], uint32(len(ix.recs)))
+	le.PutUint32(b[36:], uint32(len(ix.Expunges)))
+	le.PutUint32(b[40:], uint32(len(kwText)))
+	le.PutUint32(b[44:], uint32(len(sets)))
+	le.PutUint32(b[48:], uint32(namesLen))
+	le.PutUint32(b[52:], 0)
+	s := ix.Stamps
+	for i, v := range []int64{s.New, s.Cur, s.UIDDB, s.UIDDBSize, s.Keywords} {
+		le.PutUint64(b[56+8*i:], uint64(v))
+	}
+	var rb [RecordSize]byte
+	off := uint32(0)
+	for i := range ix.recs {
+		r := &ix.recs[i]
+		le.PutUint32(rb[0:], r.uid)
+		le.PutUint32(rb[4:], off)
+		le.PutUint16(rb[8:], r.nameLen)
+		le.PutUint16(rb[10:], r.bits&bitNew)
+		le.PutUint32(rb[12:], r.size)
+		le.PutUint32(rb[16:], r.date)
+		le.PutUint32(rb[20:], used[r.kw])
+		le.PutUint64(rb[24:], r.modseq)
+		b = append(b, rb[:]...)
+		off += uint32(r.nameLen)
+	}
+	var eb [expSize]byte
+	for _, e := range ix.Expunges {
+		le.PutUint32(eb[0:], e.UID)
+		le.PutUint64(eb[8:], e.ModSeq)
+		b = append(b, eb[:]...)
+	}
+	b = append(b, kwText...)
+	b = append(b, sets...)
+	for i := range ix.recs {
+		b = append(b, ix.nameBytes(&ix.recs[i])...)
+	}
+	le.PutUint32(b[96:], crc32.Checksum(b[HeaderSize:], castagnoli))
+	le.PutUint32(b[100:], crc32.Checksum(b[:100], castagnoli))
+	return b
+}
+
+// Save writes the index into the folder directory dir atomically: a unique file in dir/tmp,
+// fsync, rename over FileName, fsync dir. seq makes the temporary name unique in the process.
+func (ix *Index) Save(dir string, seq *atomic.Uint64) error {
+	return WriteFile(dir, ix.Encode(), seq)
+}
+
+// WriteFile saves data made by Encode as the index of the folder directory dir, as Save.
+func WriteFile(dir string, data []byte, seq *atomic.Uint64) error {
+	host, _ := os.Hostname()
+	host = strings.NewReplacer("/", `\057`, ":", `\072`).Replace(host)
+	now := time.Now()
+	tmp := filepath.Join(dir, "tmp", fmt.Sprintf("%d.M%dP%d_gomailindex%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), seq.Add(1), host))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("index: save: %w", err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, FileName))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("index: save %s: %w", dir, err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("index: save: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("index: save: fsync %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,646 @@
+package maildirstore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"courier/internal/store"
+	"courier/internal/store/index"
+	"courier/internal/store/keywords"
+	"courier/internal/store/maildir"
+)
+
+// mailbox is one view of a folder.
+type mailbox struct {
+	s       *Store
+	f       *maildir.Folder
+	name    string
+	ix      *index.Index
+	recent  map[uint32]bool
+	unsaved bool
+	updates chan struct{}
+	w       *watcher
+	saving  sync.WaitGroup
+	closed  bool
+}
+
+var _ store.Mailbox = (*mailbox)(nil)
+
+// Open returns a new view of the folder: it loads the folder's index (rebuilding it when
+// it is missing, corrupt or stale) and starts watching the folder.
+func (s *Store) Open(name string) (store.Mailbox, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	f, err := s.md.Folder(name)
+	if err != nil {
+		return nil, classify("open", name, err)
+	}
+	m := &mailbox{s: s, f: f, name: name, recent: map[uint32]bool{}, updates: make(chan struct{}, 1)}
+	ix, err := index.Load(f.Path())
+	if err != nil {
+		ix = index.New() // missing or corrupt: rebuilt from the Maildir below
+	}
+	m.ix = ix
+	if m.w = s.watcherFor(); m.w != nil {
+		m.w.add(m)
+	}
+	d, err := ix.Refresh(f, false, s.opt.Now())
+	if err != nil {
+		m.release()
+		return nil, classify("open", name, err)
+	}
+	for _, u := range d.Recent {
+		m.recent[u] = true
+	}
+	if len(d.New)+len(d.Updated)+len(d.Expunged) > 0 {
+		m.saveAsync()
+	}
+	return m, nil
+}
+
+func (m *mailbox) release() {
+	if m.w != nil {
+		m.w.remove(m)
+		m.w = nil
+	}
+}
+
+// saveAsync writes the index in the background (Close waits for it).
+func (m *mailbox) saveAsync() {
+	data := m.ix.Encode()
+	dir := m.f.Path()
+	m.unsaved = false
+	m.saving.Add(1)
+	go func() {
+		defer m.saving.Done()
+		_ = index.WriteFile(dir, data, &m.s.seq) // a cache: failing to save costs a rescan later
+	}()
+}
+
+func (m *mailbox) Name() string { return m.name }
+
+func (m *mailbox) Updates() <-chan struct{} { return m.updates }
+
+func (m *mailbox) Status() store.Status {
+	st := store.Status{UIDValidity: m.ix.UIDValidity, UIDNext: store.UID(m.ix.NextUID), HighestModSeq: m.ix.HighestModSeq,
+		Messages: m.ix.Len(), Recent: len(m.recent)}
+	for i := 0; i < m.ix.Len(); i++ {
+		if !strings.ContainsRune(m.ix.Info(i), maildir.FlagSeen) {
+			st.Unseen++
+		}
+	}
+	return st
+}
+
+// flagsOf maps info letters to system flags.
+func flagsOf(info string) store.Flags {
+	var f store.Flags
+	for i := 0; i < len(info); i++ {
+		switch info[i] {
+		case maildir.FlagSeen:
+			f |= store.Seen
+		case maildir.FlagReplied:
+			f |= store.Answered
+		case maildir.FlagFlagged:
+			f |= store.Flagged
+		case maildir.FlagTrashed:
+			f |= store.Deleted
+		case maildir.FlagDraft:
+			f |= store.Draft
+		}
+	}
+	return f
+}
+
+// letters returns the info letters for flags, keeping the letters of keep that are not
+// system flags (P, lowercase, …).
+func letters(flags store.Flags, keep string) string {
+	var b strings.Builder
+	for i := 0; i < len(keep); i++ {
+		if !strings.ContainsRune("DFRST", rune(keep[i])) {
+			b.WriteByte(keep[i])
+		}
+	}
+	for _, p := range []struct {
+		f store.Flags
+		c byte
+	}{{store.Draft, 'D'}, {store.Flagged, 'F'}, {store.Answered, 'R'}, {store.Seen, 'S'}, {store.Deleted, 'T'}} {
+		if flags&p.f != 0 {
+			b.WriteByte(p.c)
+		}
+	}
+	return maildir.NormalizeFlags(b.String())
+}
+
+func (m *mailbox) message(i int) store.Message {
+	e := m.ix.At(i)
+	_, info, _ := maildir.ParseName(e.Name)
+	return store.Message{UID: store.UID(e.UID), Flags: flagsOf(info), Keywords: slices.Clone(e.Keywords), Size: e.Size,
+		ModSeq: e.ModSeq, Recent: m.recent[e.UID]}
+}
+
+func (m *mailbox) Messages() []store.Message {
+	out := make([]store.Message, m.ix.Len())
+	for i := range out {
+		out[i] = m.message(i)
+	}
+	return out
+}
+
+func (m *mailbox) Message(uid store.UID) (store.Message, bool) {
+	i, ok := m.ix.Search(uint32(uid))
+	if !ok {
+		return store.Message{}, false
+	}
+	return m.message(i), true
+}
+
+// file returns the current maildir.Message of the i-th message, looking it up again when its
+// file was renamed by someone else.
+func (m *mailbox) file(i int) maildir.Message {
+	sub := maildir.Cur
+	if m.ix.InNew(i) {
+		sub = maildir.New
+	}
+	return maildir.Message{Sub: sub, Name: m.ix.Name(i)}
+}
+
+// locate returns the message file, following a rename by another process.
+func (m *mailbox) locate(i int) (maildir.Message, error) {
+	msg := m.file(i)
+	if _, err := os.Lstat(filepath.Join(m.f.Path(), msg.Sub, msg.Name)); err == nil {
+		return msg, nil
+	}
+	found, err := m.f.Find(msg.Base())
+	if err != nil {
+		return msg, fmt.Errorf("%w: %w", store.ErrNoMessage, err)
+	}
+	return found, nil
+}
+
+func (m *mailbox) pos(uid store.UID) (int, error) {
+	if m.closed {
+		return 0, store.ErrClosed
+	}
+	i, ok := m.ix.Search(uint32(uid))
+	if !ok {
+		return 0, fmt.Errorf("maildirstore: %s: UID %d: %w", m.name, uid, store.ErrNoMessage)
+	}
+	return i, nil
+}
+
+func (m *mailbox) InternalDate(uid store.UID) (time.Time, error) {
+	i, err := m.pos(uid)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if d := m.ix.At(i).Date; d > 0 {
+		return time.Unix(d, 0), nil
+	}
+	msg, err := m.locate(i)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("maildirstore: internal date: %w", err)
+	}
+	st, err := os.Stat(filepath.Join(m.f.Path(), msg.Sub, msg.Name))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("maildirstore: internal date: %w: %w", store.ErrNoMessage, err)
+	}
+	m.ix.SetDate(i, st.ModTime().Unix())
+	m.unsaved = true
+	return time.Unix(st.ModTime().Unix(), 0), nil
+}
+
+// content is an open message file.
+type content struct {
+	*os.File
+	size int64
+}
+
+func (c *content) Size() int64 { return c.size }
+
+func (m *mailbox) OpenMessage(uid store.UID) (store.Content, error) {
+	i, err := m.pos(uid)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := m.locate(i)
+	if err != nil {
+		return nil, fmt.Errorf("maildirstore: open UID %d: %w", uid, err)
+	}
+	fh, err := m.f.Open(msg)
+	if err != nil {
+		return nil, fmt.Errorf("maildirstore: open UID %d: %w: %w", uid, store.ErrNoMessage, err)
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, fmt.Errorf("maildirstore: open UID %d: %w", uid, err)
+	}
+	return &content{File: fh, size: st.Size()}, nil
+}
+
+// normKeywords sorts and deduplicates keywords.
+func normKeywords(kws []string) []string {
+	if len(kws) == 0 {
+		return nil
+	}
+	out := slices.Clone(kws)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (m *mailbox) kwStore() *keywords.Store { return keywords.Open(m.f.Path(), keywords.Options{}) }
+
+func (m *mailbox) Append(r io.Reader, opt store.AppendOptions) (store.UID, error) {
+	if m.closed {
+		return 0, store.ErrClosed
+	}
+	uids, err := appendTo(m.f, []source{{r: r, flags: letters(opt.Flags, ""), kws: normKeywords(opt.Keywords), date: opt.Date}})
+	if err != nil {
+		return 0, classify("append to", m.name, err)
+	}
+	return uids[0], nil
+}
+
+// source is one message to store by appendTo.
+type source struct {
+	r     io.Reader
+	flags string
+	kws   []string
+	date  time.Time
+}
+
+// appendTo delivers messages into folder f (quota enforced, except in Trash), sets their
+// keywords and assigns their UIDs in one courierimapuiddb update. When one delivery fails,
+// those made before it are removed again and the error returned.
+func appendTo(f *maildir.Folder, srcs []source) ([]store.UID, error) {
+	var done []*maildir.Delivery
+	undo := func() {
+		for _, d := range done {
+			_ = f.Remove(maildir.Message{Sub: d.Sub, Name: d.Name})
+		}
+	}
+	kw := keywords.Open(f.Path(), keywords.Options{})
+	bases := make([]string, 0, len(srcs))
+	for _, s := range srcs {
+		d, err := f.Deliver(s.r, &maildir.DeliverOptions{Cur: true, Flags: s.flags, NoQuota: f.IsTrash(), Date: s.date})
+		if err != nil {
+			undo()
+			return nil, err
+		}
+		done = append(done, d)
+		base, _, _ := maildir.ParseName(d.Name)
+		bases = append(bases, base)
+		if len(s.kws) > 0 {
+			if err := kw.Set(base, s.kws); err != nil {
+				undo()
+				return nil, fmt.Errorf("set keywords: %w", err)
+			}
+		}
+	}
+	_, uids, err := f.AssignUIDs(bases)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.UID, len(uids))
+	for i, u := range uids {
+		out[i] = store.UID(u)
+	}
+	return out, nil
+}
+
+// syncCur fsyncs the folder's cur/ so renames and removals in it are durable.
+func (m *mailbox) syncCur() error {
+	d, err := os.Open(filepath.Join(m.f.Path(), maildir.Cur))
+	if err != nil {
+		return fmt.Errorf("maildirstore: fsync cur: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("maildirstore: fsync cur: %w", err)
+	}
+	return nil
+}
+
+// own runs an own change: when the index was in step before it, it is after it too.
+func (m *mailbox) own(fn func() error) error {
+	fresh := m.ix.Fresh(m.f.Path())
+	err := fn()
+	if fresh {
+		m.ix.Stamps = index.ReadStamps(m.f.Path())
+	}
+	m.unsaved = true
+	return err
+}
+
+func (m *mailbox) SetFlags(uids []store.UID, op store.FlagOp, flags store.Flags, kws []string) ([]store.Message, error) {
+	if m.closed {
+		return nil, store.ErrClosed
+	}
+	kws = normKeywords(kws)
+	var out []store.Message
+	err := m.own(func() error {
+		modseq := m.ix.NextModSeq(m.s.opt.Now())
+		kw := m.kwStore()
+		renamed := false
+		for _, uid := range uids {
+			i, ok := m.ix.Search(uint32(uid))
+			if !ok {
+				continue
+			}
+			cur := m.file(i)
+			old := flagsOf(cur.Flags())
+			nf := flags
+			switch op {
+			case store.Add:
+				nf = old | flags
+			case store.Remove:
+				nf = old &^ flags
+			}
+			oldK := m.ix.Keywords(i)
+			newK := kws
+			switch op {
+			case store.Add:
+				newK = normKeywords(append(slices.Clone(oldK), kws...))
+			case store.Remove:
+				newK = slices.DeleteFunc(slices.Clone(oldK), func(k string) bool { return slices.Contains(kws, k) })
+			}
+			if len(newK) == 0 {
+				newK = nil
+			}
+			changed := false
+			want := letters(nf, cur.Flags())
+			if want != cur.Flags() || cur.Sub != maildir.Cur {
+				msg, err := m.locate(i)
+				if err != nil {
+					continue // expunged by someone else
+				}
+				want = letters(nf, msg.Flags())
+				to, err := m.f.SetFlags(msg, want)
+				if err != nil {
+					return classify("store flags in", m.name, err)
+				}
+				m.ix.SetName(i, to.Name, false, modseq)
+				renamed, changed = true, true
+			}
+			if !slices.Equal(oldK, newK) {
+				if err := kw.Set(cur.Base(), newK); err != nil {
+					return classify("store keywords in", m.name, err)
+				}
+				m.ix.SetKeywords(i, newK, modseq)
+				changed = true
+			}
+			if changed {
+				out = append(out, m.message(i))
+			}
+		}
+		if renamed {
+			return m.syncCur()
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (m *mailbox) target(dst store.Mailbox) (*mailbox, error) {
+	d, ok := dst.(*mailbox)
+	if !ok || d.s.md.Path() != m.s.md.Path() {
+		return nil, fmt.Errorf("maildirstore: copy from %s: %w", m.name, store.ErrForeign)
+	}
+	if d.closed {
+		return nil, store.ErrClosed
+	}
+	return d, nil
+}
+
+func (m *mailbox) Copy(uids []store.UID, dst store.Mailbox) ([]store.UID, error) {
+	if m.closed {
+		return nil, store.ErrClosed
+	}
+	d, err := m.target(dst)
+	if err != nil {
+		return nil, err
+	}
+	var srcs []source
+	defer func() {
+		for _, s := range srcs {
+			s.r.(io.Closer).Close()
+		}
+	}()
+	for _, uid := range uids {
+		i, ok := m.ix.Search(uint32(uid))
+		if !ok {
+			return nil, fmt.Errorf("maildirstore: copy UID %d: %w", uid, store.ErrNoMessage)
+		}
+		msg, err := m.locate(i)
+		if err != nil {
+			return nil, fmt.Errorf("maildirstore: copy UID %d: %w", uid, err)
+		}
+		fh, err := m.f.Open(msg)
+		if err != nil {
+			return nil, fmt.Errorf("maildirstore: copy UID %d: %w: %w", uid, store.ErrNoMessage, err)
+		}
+		var date time.Time
+		if st, err := fh.Stat(); err == nil {
+			date = st.ModTime()
+		}
+		srcs = append(srcs, source{r: fh, flags: letters(flagsOf(msg.Flags()), msg.Flags()), kws: m.ix.Keywords(i), date: date})
+	}
+	out, err := appendTo(d.f, srcs)
+	if err != nil {
+		return nil, classify("copy to", d.name, err)
+	}
+	return out, nil
+}
+
+// Move renames the files into the target folder (same base names, so nothing is copied
+// and the quota is unchanged, except into or out of Trash as Maildir++ counts it), moves
+// their keywords and assigns their UIDs there. A move into the same folder is a copy and
+// an expunge.
+func (m *mailbox) Move(uids []store.UID, dst store.Mailbox) ([]store.UID, error) {
+	d, err := m.target(dst)
+	if err != nil {
+		return nil, err
+	}
+	if m.closed {
+		return nil, store.ErrClosed
+	}
+	if d.f.Path() == m.f.Path() {
+		out, err := m.Copy(uids, dst)
+		if err != nil {
+			return nil, err
+		}
+		_, err = m.Expunge(uids)
+		return out, err
+	}
+	var pos []int
+	for _, uid := range uids {
+		i, ok := m.ix.Search(uint32(uid))
+		if !ok {
+			return nil, fmt.Errorf("maildirstore: move UID %d: %w", uid, store.ErrNoMessage)
+		}
+		pos = append(pos, i)
+	}
+	var bases []string
+	var moved []int
+	err = m.own(func() error {
+		skw, dkw := m.kwStore(), d.kwStore()
+		for _, i := range pos {
+			msg, err := m.locate(i)
+			if err != nil {
+				return fmt.Errorf("maildirstore: move UID %d: %w", m.ix.UID(i), err)
+			}
+			if kws := m.ix.Keywords(i); len(kws) > 0 {
+				if err := dkw.Set(msg.Base(), kws); err != nil {
+					return classify("move to", d.name, err)
+				}
+			}
+			if _, err := m.f.MoveTo(msg, d.f); err != nil {
+				return classify("move to", d.name, err)
+			}
+			if len(m.ix.Keywords(i)) > 0 {
+				_ = skw.Set(msg.Base(), nil)
+			}
+			bases = append(bases, msg.Base())
+			moved = append(moved, i)
+		}
+		return nil
+	})
+	if len(moved) > 0 {
+		for _, i := range moved {
+			delete(m.recent, m.ix.UID(i))
+		}
+		_ = m.own(func() error {
+			m.ix.Remove(moved, m.ix.NextModSeq(m.s.opt.Now()))
+			return nil
+		})
+		if serr := m.syncCur(); serr != nil && err == nil {
+			err = serr
+		}
+		if serr := d.syncCur(); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	if len(bases) == 0 {
+		return nil, err
+	}
+	_, nu, aerr := d.f.AssignUIDs(bases)
+	if aerr != nil {
+		return nil, classify("move to", d.name, aerr)
+	}
+	out := make([]store.UID, len(nu))
+	for i, u := range nu {
+		out[i] = store.UID(u)
+	}
+	return out, err
+}
+
+func (m *mailbox) Expunge(uids []store.UID) ([]store.UID, error) {
+	if m.closed {
+		return nil, store.ErrClosed
+	}
+	var pos []int
+	if uids == nil {
+		for i := 0; i < m.ix.Len(); i++ {
+			if strings.ContainsRune(m.ix.Info(i), maildir.FlagTrashed) {
+				pos = append(pos, i)
+			}
+		}
+	} else {
+		for _, u := range uids {
+			if i, ok := m.ix.Search(uint32(u)); ok {
+				pos = append(pos, i)
+			}
+		}
+	}
+	slices.Sort(pos)
+	pos = slices.Compact(pos)
+	var gone []store.UID
+	var done []int
+	err := m.own(func() error {
+		kw := m.kwStore()
+		var ferr error
+		for _, i := range pos {
+			msg, err := m.locate(i)
+			if err == nil {
+				err = m.f.Remove(msg)
+			}
+			if err != nil && !errors.Is(err, store.ErrNoMessage) && !errors.Is(err, fs.ErrNotExist) {
+				ferr = classify("expunge in", m.name, err)
+				break
+			}
+			if len(m.ix.Keywords(i)) > 0 {
+				_ = kw.Set(msg.Base(), nil)
+			}
+			done = append(done, i)
+			gone = append(gone, store.UID(m.ix.UID(i)))
+		}
+		if len(done) > 0 {
+			for _, i := range done {
+				delete(m.recent, m.ix.UID(i))
+			}
+			m.ix.Remove(done, m.ix.NextModSeq(m.s.opt.Now()))
+			if err := m.syncCur(); err != nil && ferr == nil {
+				ferr = err
+			}
+		}
+		return ferr
+	})
+	return gone, err
+}
+
+func (m *mailbox) Sync() (store.Changes, error) {
+	var c store.Changes
+	if m.closed {
+		return c, store.ErrClosed
+	}
+	d, err := m.ix.Refresh(m.f, false, m.s.opt.Now())
+	if err != nil {
+		return c, classify("sync", m.name, err)
+	}
+	for _, u := range d.Expunged {
+		c.Expunged = append(c.Expunged, store.UID(u))
+		delete(m.recent, u)
+	}
+	for _, u := range d.Recent {
+		m.recent[u] = true
+	}
+	for _, u := range d.New {
+		if msg, ok := m.Message(store.UID(u)); ok {
+			c.New = append(c.New, msg)
+		}
+	}
+	for _, u := range d.Updated {
+		if msg, ok := m.Message(store.UID(u)); ok {
+			c.Updated = append(c.Updated, msg)
+		}
+	}
+	if !c.Empty() {
+		m.unsaved = true
+	}
+	return c, nil
+}
+
+func (m *mailbox) Close() error {
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	m.release()
+	m.saving.Wait()
+	if m.unsaved {
+		if err := m.ix.Save(m.f.Path(), &m.s.seq); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("maildirstore: close %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
