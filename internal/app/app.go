@@ -147,6 +147,11 @@ func (a *App) handlerFor(service string) netx.Handler {
 			MetricsAllow: a.cfg.MetricsAllow,
 			Status:       a.status,
 		})
+	case "smtp", "submission", "smtps":
+		h = a.newSMTPHandler(service)
+		if h == nil {
+			return nil
+		}
 	default:
 		return nil
 	}

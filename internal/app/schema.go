@@ -19,6 +19,8 @@ var serviceSchema = config.Schema{
 	{Name: "HTTPS_PORT", Doc: "HTTPS port (ours)"},
 	{Name: "METRICS_ALLOW", Kind: config.List, Doc: "who may read /metrics (ours)"},
 	{Name: "LOGFORMAT", Doc: "text or json (ours)"},
+	{Name: "QUEUEDIR", Doc: "directory of the mail queue (ours; courierd)"},
+	{Name: "SIZELIMIT", Kind: config.Int, Doc: "largest message accepted, bytes (Courier keeps it in the sizelimit file)"},
 	{Name: "LOGLEVEL", Doc: "trace, debug, info, warn, error (ours)"},
 	{Name: "ACCESSFILE"},
 	{Name: "ACL_CAPABILITY"},

@@ -1,0 +1,393 @@
+// Package delivery decides who gets mail and delivers it locally.
+//
+// Resolver answers, for an address given at RCPT time, whether this server takes mail for
+// it and where it goes, from Courier's control files: me, locals, hosteddomains,
+// esmtpacceptmailfor and esmtpacceptmailfor.dir, aliases (the text source; makealiases'
+// compiled form comes later), and the accounts of the auth chain. Local delivers one queued
+// recipient into the account's Maildir.
+//
+// Invariants: the Resolver never accepts a domain that none of locals, hosteddomains and
+// esmtpacceptmailfor lists unless the caller says the session may relay (no open relay);
+// the control files are re-read when they change (checked at most once a second). Local
+// puts the queue's delivery token into the Maildir file name, so that after a crash a
+// delivery that finished is recognised and not repeated.
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"courier/internal/auth"
+	"courier/internal/config/courierfmt"
+	"courier/internal/queue"
+)
+
+// Errors of Route. The SMTP server maps them to replies.
+var (
+	// ErrUnknownUser: the domain is ours but the address is not (550 5.1.1).
+	ErrUnknownUser = errors.New("delivery: no such user here")
+	// ErrRelayDenied: the domain is not ours and the session may not relay (550 5.7.1).
+	ErrRelayDenied = errors.New("delivery: relaying denied")
+	// ErrTempFail: the account database could not answer (451 4.3.0).
+	ErrTempFail = errors.New("delivery: temporary failure looking up the address")
+)
+
+// ResolverOptions configure a Resolver.
+type ResolverOptions struct {
+	ConfigDir string      // where me, locals, hosteddomains, … live
+	Auth      auth.Module // accounts (normally the auth chain); Lookup only
+	Log       *slog.Logger
+	Hostname  string // fallback for me when the file is missing
+}
+
+// Resolver maps recipient addresses to deliveries. Safe for concurrent use.
+type Resolver struct {
+	o ResolverOptions
+
+	mu      sync.Mutex
+	t       *tables
+	checked time.Time
+}
+
+// NewResolver returns a resolver reading the control files of o.ConfigDir.
+func NewResolver(o ResolverOptions) *Resolver {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Hostname == "" {
+		o.Hostname, _ = os.Hostname()
+	}
+	return &Resolver{o: o}
+}
+
+// domainList is a locals-style list: "domain", ".domain" (any subdomain), "!domain"
+// (excluded; must come before a wildcard that would match it). First match wins.
+type domainList []string
+
+func (l domainList) match(d string) bool {
+	for _, e := range l {
+		neg := strings.HasPrefix(e, "!")
+		e = strings.TrimPrefix(e, "!")
+		if d == e || (strings.HasPrefix(e, ".") && strings.HasSuffix(d, e)) {
+			return !neg
+		}
+	}
+	return false
+}
+
+type tables struct {
+	stamps      map[string]time.Time
+	me          string
+	locals      domainList
+	haveLocals  bool
+	hosted      domainList
+	hostedAlias map[string]string // alias domain → hosted domain
+	accept      domainList
+	aliases     map[string][]string
+}
+
+var controlFiles = []string{"me", "locals", "hosteddomains", "esmtpacceptmailfor", "esmtpacceptmailfor.dir", "aliases"}
+
+func (r *Resolver) stamps() map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, n := range controlFiles {
+		p := filepath.Join(r.o.ConfigDir, n)
+		st, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		out[n] = st.ModTime()
+		if st.IsDir() {
+			ents, _ := os.ReadDir(p)
+			for _, e := range ents {
+				if info, err := e.Info(); err == nil {
+					out[n+"/"+e.Name()] = info.ModTime()
+				}
+			}
+		}
+	}
+	return out
+}
+
+func sameStamps(a, b map[string]time.Time) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if !b[k].Equal(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// current returns the tables, re-reading the files when they changed.
+func (r *Resolver) current() *tables {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.t != nil && time.Since(r.checked) < time.Second {
+		return r.t
+	}
+	r.checked = time.Now()
+	st := r.stamps()
+	if r.t != nil && sameStamps(st, r.t.stamps) {
+		return r.t
+	}
+	r.t = r.load(st)
+	return r.t
+}
+
+func (r *Resolver) lines(name string) ([]courierfmt.Line, bool) {
+	ls, warns, err := courierfmt.ReadControl(filepath.Join(r.o.ConfigDir, name))
+	for _, w := range warns {
+		r.o.Log.Warn("control file", "warning", w.String())
+	}
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			r.o.Log.Warn("control file unreadable", "file", name, "err", err)
+		}
+		return nil, false
+	}
+	return ls, true
+}
+
+// domainEntry normalises one line of locals, hosteddomains or esmtpacceptmailfor: lower
+// case, and "*" or a leading "*." replaced by the system's host name (courier(8),
+// "Hostname-dependent configuration").
+func (r *Resolver) domainEntry(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	host := strings.ToLower(r.o.Hostname)
+	neg := strings.HasPrefix(s, "!")
+	s = strings.TrimPrefix(s, "!")
+	switch {
+	case s == "*":
+		s = host
+	case strings.HasPrefix(s, "*."):
+		s = host + s[1:]
+	}
+	if neg {
+		s = "!" + s
+	}
+	return s
+}
+
+func (r *Resolver) load(st map[string]time.Time) *tables {
+	t := &tables{stamps: st, hostedAlias: map[string]string{}, aliases: map[string][]string{}}
+	t.me = strings.ToLower(r.o.Hostname)
+	if me, err := courierfmt.ReadFirstLine(filepath.Join(r.o.ConfigDir, "me")); err == nil && me != "" {
+		t.me = strings.ToLower(me)
+	}
+	if ls, ok := r.lines("locals"); ok {
+		t.haveLocals = true
+		for _, l := range ls {
+			t.locals = append(t.locals, r.domainEntry(l.Text))
+		}
+	}
+	if !t.haveLocals {
+		t.locals = domainList{t.me}
+	}
+	if ls, ok := r.lines("hosteddomains"); ok {
+		for _, l := range ls {
+			f := strings.Fields(l.Text)
+			switch len(f) {
+			case 1:
+				t.hosted = append(t.hosted, r.domainEntry(f[0]))
+			case 2:
+				t.hostedAlias[r.domainEntry(f[0])] = r.domainEntry(f[1])
+			default:
+				r.o.Log.Warn("hosteddomains: bad line", "at", l.Pos())
+			}
+		}
+	}
+	for _, n := range []string{"esmtpacceptmailfor", "esmtpacceptmailfor.dir"} {
+		ls, _ := r.lines(n)
+		for _, l := range ls {
+			t.accept = append(t.accept, r.domainEntry(l.Text))
+		}
+	}
+	r.loadAliases(t)
+	return t
+}
+
+// loadAliases reads the aliases source (file or directory): "name: addr, addr" with
+// continuation lines that start with a blank, and ":include:/path" targets. A name without
+// "@" is local (name@me). Program and mailbox targets ("| cmd", "/path") and "@domain:"
+// virtual domains need the .courier machinery and are skipped with a warning for now.
+func (r *Resolver) loadAliases(t *tables) {
+	ls, _ := r.lines("aliases")
+	var name string
+	var pos string
+	add := func(key string, targets string) {
+		for _, a := range strings.Split(targets, ",") {
+			a = strings.TrimSpace(a)
+			switch {
+			case a == "":
+			case strings.HasPrefix(a, ":include:"):
+				inc, err := os.ReadFile(strings.TrimSpace(strings.TrimPrefix(a, ":include:")))
+				if err != nil {
+					r.o.Log.Warn("aliases: include", "at", pos, "err", err)
+					continue
+				}
+				for _, l := range strings.Split(string(inc), "\n") {
+					if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+						t.aliases[key] = append(t.aliases[key], l)
+					}
+				}
+			case strings.HasPrefix(a, "|"), strings.HasPrefix(a, "/"):
+				r.o.Log.Warn("aliases: program and mailbox targets are not supported yet; skipped", "at", pos)
+			default:
+				t.aliases[key] = append(t.aliases[key], a)
+			}
+		}
+	}
+	for _, l := range ls {
+		text := l.Text
+		if text != "" && (text[0] == ' ' || text[0] == '\t') {
+			if name != "" {
+				add(name, text)
+			}
+			continue
+		}
+		n, targets, ok := strings.Cut(text, ":")
+		n = strings.ToLower(strings.TrimSpace(n))
+		if !ok || n == "" {
+			r.o.Log.Warn("aliases: bad line", "at", l.Pos())
+			name = ""
+			continue
+		}
+		if strings.HasPrefix(n, "@") {
+			r.o.Log.Warn("aliases: @domain virtual domains are not supported yet; skipped", "at", l.Pos())
+			name = ""
+			continue
+		}
+		if !strings.Contains(n, "@") {
+			n += "@" + t.me
+		}
+		name, pos = n, l.Pos()
+		add(name, targets)
+	}
+}
+
+// splitAddr splits at the last "@" and lowercases the domain.
+func splitAddr(addr string) (local, domain string) {
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 {
+		return addr, ""
+	}
+	return addr[:i], strings.ToLower(addr[i+1:])
+}
+
+// Route says where mail for addr goes. relay tells whether the session may relay
+// (authenticated, or a RELAYCLIENT network). The result may hold several recipients (an
+// alias); each Local one names the account to deliver to.
+func (r *Resolver) Route(ctx context.Context, addr string, relay bool) ([]queue.Recipient, error) {
+	t := r.current()
+	local, domain := splitAddr(addr)
+	bare := domain == "" // <postmaster>: an address without @domain is local (courier(8))
+	if bare {
+		domain = t.me
+	}
+	if d, ok := t.hostedAlias[domain]; ok {
+		domain = d
+	}
+	isLocal := bare || t.locals.match(domain)
+	isHosted := !isLocal && t.hosted.match(domain)
+	if !isLocal && !isHosted {
+		if t.accept.match(domain) || relay {
+			// a domain we relay for (backup MX) or an authorised relay: held for outbound
+			return []queue.Recipient{{Addr: local + "@" + domain}}, nil
+		}
+		return nil, ErrRelayDenied
+	}
+	var out []queue.Recipient
+	seen := map[string]bool{}
+	if err := r.expand(ctx, t, local, domain, isLocal, 0, seen, &out); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, ErrUnknownUser
+	}
+	return out, nil
+}
+
+const maxAliasDepth = 10
+
+// expand resolves local@domain (a domain of ours) through the aliases to accounts.
+func (r *Resolver) expand(ctx context.Context, t *tables, local, domain string, isLocal bool, depth int, seen map[string]bool, out *[]queue.Recipient) error {
+	full := strings.ToLower(local) + "@" + domain
+	if seen[full] {
+		return nil
+	}
+	seen[full] = true
+	keys := []string{full}
+	if (isLocal || strings.EqualFold(local, "postmaster")) && domain != t.me {
+		// a local name is the same mailbox in every local domain; and postmaster of any
+		// domain of ours reaches the postmaster alias (RFC 5321 section 4.5.1)
+		keys = append(keys, strings.ToLower(local)+"@"+t.me)
+	}
+	for _, k := range keys {
+		targets, ok := t.aliases[k]
+		if !ok {
+			continue
+		}
+		if depth >= maxAliasDepth {
+			return fmt.Errorf("alias %s nests too deeply: %w", full, ErrUnknownUser)
+		}
+		for _, tg := range targets {
+			tl, td := splitAddr(tg)
+			tBare := td == ""
+			if tBare {
+				td = t.me
+			}
+			if d, ok := t.hostedAlias[td]; ok {
+				td = d
+			}
+			tLocal := tBare || t.locals.match(td)
+			if !tLocal && !t.hosted.match(td) {
+				// forwarding to another domain: held for outbound delivery
+				a := tl + "@" + td
+				if !seen[a] {
+					seen[a] = true
+					*out = append(*out, queue.Recipient{Addr: a})
+				}
+				continue
+			}
+			if err := r.expand(ctx, t, tl, td, tLocal, depth+1, seen, out); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// an account
+	names := []string{local + "@" + domain}
+	if isLocal {
+		names = []string{local}
+	}
+	if l := strings.ToLower(names[0]); l != names[0] {
+		names = append(names, l)
+	}
+	for _, n := range names {
+		a, err := r.o.Auth.Lookup(ctx, "esmtp", n)
+		if err == nil {
+			*out = append(*out, queue.Recipient{Addr: local + "@" + domain, Local: true, Account: a.Address})
+			return nil
+		}
+		if !auth.IsReject(err) {
+			return fmt.Errorf("%w: %v", ErrTempFail, err)
+		}
+	}
+	if strings.EqualFold(local, "postmaster") {
+		// RFC 5321 section 4.5.1: postmaster is always accepted. Without an alias or an
+		// account the delivery fails later and the log says so.
+		*out = append(*out, queue.Recipient{Addr: "postmaster@" + domain, Local: true, Account: "postmaster"})
+	}
+	return nil
+}
