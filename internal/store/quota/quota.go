@@ -365,11 +365,19 @@ func Dirs(root string) ([]string, error) {
 
 func count(root string) (Usage, map[string]time.Time, error) {
 	var u Usage
+	// The root's own time is taken before its folders are listed: a folder created, renamed
+	// or deleted while we count changes it, and the count is then done again (otherwise a
+	// folder renamed mid-walk would drop out of the total).
+	rst, err := os.Stat(root)
+	if err != nil {
+		return u, nil, fmt.Errorf("quota: %w", err)
+	}
 	dirs, err := Dirs(root)
 	if err != nil {
 		return u, nil, err
 	}
-	stamps := make(map[string]time.Time, len(dirs))
+	stamps := make(map[string]time.Time, len(dirs)+1)
+	stamps[root] = rst.ModTime()
 	for _, d := range dirs {
 		st, err := os.Stat(d)
 		if err != nil {
