@@ -88,6 +88,15 @@ func (ix *Index) Refresh(f *maildir.Folder, force bool, now time.Time) (*Delta, 
 		recent[b] = true
 	}
 	out := make([]rec, 0, len(snap.Messages))
+	if len(ix.recs) == 0 {
+		// a rebuild: every name is added; make room once
+		total := 0
+		for k := range snap.Messages {
+			total += len(snap.Messages[k].Name)
+		}
+		ix.extra = slices.Grow(ix.extra, total)
+		d.New = make([]uint32, 0, len(snap.Messages))
+	}
 	var expunged []uint32
 	i, j := 0, 0
 	for i < len(ix.recs) || j < len(snap.Messages) {

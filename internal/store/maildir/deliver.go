@@ -173,21 +173,31 @@ func DeliverTo(dir string, r io.Reader, opt *DeliverOptions) (*Delivery, error) 
 		d.Sub = Cur
 		d.Name += InfoSep + NormalizeFlags(o.Flags)
 	}
-	if err := moveNoReplace(tmpPath, d.Path()); err != nil {
-		os.Remove(tmpPath)
-		return nil, fmt.Errorf("maildir: deliver to %s: %w", dir, err)
-	}
-	if !o.NoSync {
-		if err := syncDir(filepath.Join(dir, d.Sub)); err != nil {
-			return nil, err
-		}
-	}
+	var delta quota.Usage
 	if d.Quota != nil && !d.Quota.Spec.IsZero() {
-		if err := quota.Add(dir, quota.Usage{Bytes: size, Count: 1}); err != nil {
-			// the message is safely stored; a lost delta is corrected by the next recalculation
-			return d, nil //nolint:nilerr
-		}
+		delta = quota.Usage{Bytes: size, Count: 1}
 	}
+	var linked bool
+	err = quota.Change(dir, delta, func() error {
+		if err := moveNoReplace(tmpPath, d.Path()); err != nil {
+			os.Remove(tmpPath)
+			return fmt.Errorf("maildir: deliver to %s: %w", dir, err)
+		}
+		linked = true
+		if !o.NoSync {
+			return syncDir(filepath.Join(dir, d.Sub))
+		}
+		return nil
+	})
+	if err != nil && !linked {
+		return nil, err
+	}
+	if err != nil && !errors.Is(err, quota.ErrRecord) {
+		// The directory fsync failed: the message may not be durable, so it is not delivered.
+		return nil, err
+	}
+	// A delta that could not be recorded is corrected by the next recalculation; the
+	// message itself is safely stored.
 	return d, nil
 }
 

@@ -6,7 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"courier/internal/store/quota"
@@ -104,37 +104,39 @@ func (f *Folder) IsTrash() bool { return f.dir == trashDirName }
 // List returns the messages in new/ and cur/, sorted by name within each (new/ first). Names
 // starting with "." are skipped, as every maildir reader does.
 func (f *Folder) List() ([]Message, error) {
-	var out []Message
-	for _, sub := range []string{New, Cur} {
-		names, err := readNames(filepath.Join(f.path, sub))
+	return f.list(true)
+}
+
+// list is List, sorted or in directory order.
+func (f *Folder) list(sorted bool) ([]Message, error) {
+	var names [2][]string
+	for i, sub := range []string{New, Cur} {
+		n, err := listNames(filepath.Join(f.path, sub))
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range names {
+		if sorted {
+			slices.Sort(n)
+		}
+		names[i] = n
+	}
+	out := make([]Message, 0, len(names[0])+len(names[1]))
+	for i, sub := range []string{New, Cur} {
+		for _, n := range names[i] {
 			out = append(out, Message{Sub: sub, Name: n})
 		}
 	}
 	return out, nil
 }
 
+// readNames returns the visible names of dir, sorted.
 func readNames(dir string) ([]string, error) {
-	d, err := os.Open(dir)
+	names, err := listNames(dir)
 	if err != nil {
-		return nil, fmt.Errorf("maildir: list: %w", err)
+		return nil, err
 	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		return nil, fmt.Errorf("maildir: list %s: %w", dir, err)
-	}
-	out := names[:0]
-	for _, n := range names {
-		if n != "" && n[0] != '.' {
-			out = append(out, n)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
+	slices.Sort(names)
+	return names, nil
 }
 
 // AcceptNew moves every message of new/ to cur/ with an empty ":2," info (what an IMAP or POP3
@@ -167,7 +169,7 @@ func (f *Folder) Find(base string) (Message, error) {
 	if _, err := os.Lstat(filepath.Join(f.path, New, base)); err == nil {
 		return Message{Sub: New, Name: base}, nil
 	}
-	names, err := readNames(filepath.Join(f.path, Cur))
+	names, err := listNames(filepath.Join(f.path, Cur))
 	if err != nil {
 		return Message{}, err
 	}
@@ -189,17 +191,21 @@ func (f *Folder) SetFlags(msg Message, flags string) (Message, error) {
 		return msg, nil
 	}
 	wasT, isT := msg.Has(FlagTrashed), strings.IndexByte(flags, FlagTrashed) >= 0
-	if err := os.Rename(filepath.Join(f.path, msg.Sub, msg.Name), filepath.Join(f.path, to.Sub, to.Name)); err != nil {
-		return msg, fmt.Errorf("maildir: set flags of %s: %w", msg.Name, err)
-	}
+	var d quota.Usage
 	if wasT != isT && !f.IsTrash() {
-		d := f.usage(msg)
+		d = f.usage(msg)
 		if isT {
 			d = quota.Usage{Bytes: -d.Bytes, Count: -d.Count}
 		}
-		if err := quota.Add(f.path, d); err != nil {
-			return to, err
+	}
+	err := quota.Change(f.path, d, func() error {
+		if err := os.Rename(filepath.Join(f.path, msg.Sub, msg.Name), filepath.Join(f.path, to.Sub, to.Name)); err != nil {
+			return fmt.Errorf("maildir: set flags of %s: %w", msg.Name, err)
 		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, quota.ErrRecord) {
+		return msg, err
 	}
 	return to, nil
 }
@@ -233,14 +239,21 @@ func (f *Folder) counts(msg Message) bool { return !f.IsTrash() && !msg.Has(Flag
 
 // Remove deletes a message file (expunge) and records the removal in maildirsize.
 func (f *Folder) Remove(msg Message) error {
-	u := f.usage(msg)
-	if err := os.Remove(filepath.Join(f.path, msg.Sub, msg.Name)); err != nil {
-		return fmt.Errorf("maildir: remove %s: %w", msg.Name, err)
-	}
+	var d quota.Usage
 	if f.counts(msg) {
-		return quota.Add(f.path, quota.Usage{Bytes: -u.Bytes, Count: -1})
+		u := f.usage(msg)
+		d = quota.Usage{Bytes: -u.Bytes, Count: -1}
 	}
-	return nil
+	err := quota.Change(f.path, d, func() error {
+		if err := os.Remove(filepath.Join(f.path, msg.Sub, msg.Name)); err != nil {
+			return fmt.Errorf("maildir: remove %s: %w", msg.Name, err)
+		}
+		return nil
+	})
+	if errors.Is(err, quota.ErrRecord) {
+		return nil
+	}
+	return err
 }
 
 // MoveTo moves a message into the cur/ of another folder of the same maildir, keeping its
@@ -256,14 +269,22 @@ func (f *Folder) MoveTo(msg Message, dst *Folder) (Message, error) {
 	}
 	base, flags, _ := ParseName(msg.Name)
 	to := Message{Sub: Cur, Name: base + InfoSep + NormalizeFlags(flags)}
-	if err := moveNoReplace(filepath.Join(f.path, msg.Sub, msg.Name), filepath.Join(dst.path, Cur, to.Name)); err != nil {
-		return msg, fmt.Errorf("maildir: move %s: %w", msg.Name, err)
-	}
+	// Both folders belong to one maildir, so one maildirsize takes the delta.
+	var d quota.Usage
 	switch {
 	case before && !after:
-		return to, quota.Add(f.path, quota.Usage{Bytes: -u.Bytes, Count: -1})
+		d = quota.Usage{Bytes: -u.Bytes, Count: -1}
 	case after && !before:
-		return to, quota.Add(dst.path, u)
+		d = u
+	}
+	err := quota.Change(dst.path, d, func() error {
+		if err := moveNoReplace(filepath.Join(f.path, msg.Sub, msg.Name), filepath.Join(dst.path, Cur, to.Name)); err != nil {
+			return fmt.Errorf("maildir: move %s: %w", msg.Name, err)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, quota.ErrRecord) {
+		return msg, err
 	}
 	return to, nil
 }

@@ -1,14 +1,15 @@
 package maildir
 
 import (
-	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,6 +37,12 @@ type UIDDB struct {
 	UIDValidity uint32
 	NextUID     uint32
 	UIDs        map[string]uint32 // base name (no ":2,…") to UID
+
+	// raw is the file as read and body the offset of its second line, kept while UIDs
+	// holds exactly raw's entries in increasing UID order: adding entries then copies raw
+	// instead of formatting every line again.
+	raw  []byte
+	body int
 }
 
 // ReadUIDDB reads the database of the folder directory dir. A missing file gives an error
@@ -52,44 +59,117 @@ func ReadUIDDB(dir string) (*UIDDB, error) {
 	return db, nil
 }
 
-// ParseUIDDB parses the content of a courierimapuiddb file.
+// parseUint parses a decimal uint32 (no sign, no spaces).
+func parseUint(b []byte) (uint32, bool) {
+	if len(b) == 0 || len(b) > 10 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return uint32(n), n <= math.MaxUint32
+}
+
+// parseHeader parses line 1 and returns UIDVALIDITY, the next UID and the offset of line 2.
+func parseHeader(b []byte) (v, next uint32, body int, err error) {
+	nl := bytes.IndexByte(b, '\n')
+	if nl < 0 {
+		nl = len(b)
+		body = len(b)
+	} else {
+		body = nl + 1
+	}
+	head := bytes.Fields(b[:nl])
+	if len(head) != 3 || string(head[0]) != "1" {
+		return 0, 0, 0, ErrCorruptUIDDB
+	}
+	v, ok1 := parseUint(head[1])
+	next, ok2 := parseUint(head[2])
+	if !ok1 || !ok2 || next == 0 {
+		return 0, 0, 0, ErrCorruptUIDDB
+	}
+	return v, next, body, nil
+}
+
+// ParseUIDDB parses the content of a courierimapuiddb file. It works on the bytes: the names
+// are cut from one string holding the whole file, so there is one allocation per entry at
+// most (the map's).
 func ParseUIDDB(b []byte) (*UIDDB, error) {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 4096), 1<<20)
-	if !sc.Scan() {
-		return nil, ErrCorruptUIDDB
+	v, next, body, err := parseHeader(b)
+	if err != nil {
+		return nil, err
 	}
-	head := strings.Fields(sc.Text())
-	if len(head) != 3 || head[0] != "1" {
-		return nil, ErrCorruptUIDDB
-	}
-	v, err1 := strconv.ParseUint(head[1], 10, 32)
-	n, err2 := strconv.ParseUint(head[2], 10, 32)
-	if err1 != nil || err2 != nil || n == 0 {
-		return nil, ErrCorruptUIDDB
-	}
-	db := &UIDDB{UIDValidity: uint32(v), NextUID: uint32(n), UIDs: map[string]uint32{}}
-	seen := map[uint32]bool{}
-	for sc.Scan() {
-		l := sc.Text()
+	s := string(b[body:])
+	db := &UIDDB{UIDValidity: v, NextUID: next, UIDs: make(map[string]uint32, strings.Count(s, "\n")+1)}
+	ordered := true
+	var last uint32
+	var seen map[uint32]bool // only when the file is not in UID order
+	for len(s) > 0 {
+		var l string
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			l, s = s[:i], s[i+1:]
+		} else {
+			l, s = s, ""
+		}
 		if l == "" {
+			ordered = false // not as Courier writes it: format it again when writing
 			continue
 		}
-		us, name, ok := strings.Cut(l, " ")
-		uid, err := strconv.ParseUint(us, 10, 32)
-		if !ok || err != nil || uid == 0 || name == "" || strings.ContainsAny(name, "/:") || seen[uint32(uid)] {
+		sp := strings.IndexByte(l, ' ')
+		if sp < 0 {
 			return nil, ErrCorruptUIDDB
 		}
-		seen[uint32(uid)] = true
-		db.UIDs[name] = uint32(uid)
-		if uint32(uid) >= db.NextUID {
-			db.NextUID = uint32(uid) + 1
+		uid, ok := parseUint([]byte(l[:sp]))
+		name := l[sp+1:]
+		if !ok || uid == 0 || name == "" || strings.IndexByte(name, '/') >= 0 || strings.IndexByte(name, ':') >= 0 {
+			return nil, ErrCorruptUIDDB
+		}
+		if ordered && uid <= last {
+			ordered = false
+			seen = make(map[uint32]bool, len(db.UIDs))
+			for _, u := range db.UIDs {
+				seen[u] = true
+			}
+		}
+		if !ordered {
+			if seen[uid] {
+				return nil, ErrCorruptUIDDB
+			}
+			seen[uid] = true
+		}
+		last = uid
+		if _, dup := db.UIDs[name]; dup {
+			ordered = false
+		}
+		db.UIDs[name] = uid
+		if uid >= db.NextUID {
+			db.NextUID = uid + 1
 		}
 	}
-	if sc.Err() != nil {
-		return nil, ErrCorruptUIDDB
+	if ordered {
+		db.raw, db.body = b, body
 	}
 	return db, nil
+}
+
+// appendHeader appends line 1.
+func (db *UIDDB) appendHeader(b []byte) []byte {
+	b = append(b, "1 "...)
+	b = strconv.AppendUint(b, uint64(db.UIDValidity), 10)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, uint64(db.NextUID), 10)
+	return append(b, '\n')
+}
+
+func appendEntry(b []byte, uid uint32, name string) []byte {
+	b = strconv.AppendUint(b, uint64(uid), 10)
+	b = append(b, ' ')
+	b = append(b, name...)
+	return append(b, '\n')
 }
 
 // Bytes formats the database as Courier writes it (entries in UID order).
@@ -99,16 +179,44 @@ func (db *UIDDB) Bytes() []byte {
 		name string
 	}
 	ents := make([]ent, 0, len(db.UIDs))
+	size := 32
 	for n, u := range db.UIDs {
 		ents = append(ents, ent{u, n})
+		size += len(n) + 12
 	}
-	sort.Slice(ents, func(i, j int) bool { return ents[i].uid < ents[j].uid })
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "1 %d %d\n", db.UIDValidity, db.NextUID)
+	slices.SortFunc(ents, func(a, b ent) int { return cmp.Compare(a.uid, b.uid) })
+	b := db.appendHeader(make([]byte, 0, size))
 	for _, e := range ents {
-		fmt.Fprintf(&b, "%d %s\n", e.uid, e.name)
+		b = appendEntry(b, e.uid, e.name)
 	}
-	return b.Bytes()
+	return b
+}
+
+// add gives name the next UID (it must not have one) and returns it.
+func (db *UIDDB) add(name string, added *[]byte) uint32 {
+	u := db.NextUID
+	db.UIDs[name] = u
+	db.NextUID++
+	if db.raw != nil {
+		*added = appendEntry(*added, u, name)
+	}
+	return u
+}
+
+// bytesAfterAdd formats the database after add calls that produced added: the file read
+// plus the new lines when that is still exact, else everything formatted again.
+func (db *UIDDB) bytesAfterAdd(added []byte) []byte {
+	if db.raw == nil {
+		return db.Bytes()
+	}
+	rest := db.raw[db.body:]
+	b := make([]byte, 0, 32+len(rest)+1+len(added))
+	b = db.appendHeader(b)
+	b = append(b, rest...)
+	if len(rest) > 0 && rest[len(rest)-1] != '\n' {
+		b = append(b, '\n')
+	}
+	return append(b, added...)
 }
 
 // UIDMessage is a message with its UID.
@@ -146,6 +254,10 @@ type SyncOptions struct {
 // if anything changed. A missing or corrupt database is started over with UIDVALIDITY = now
 // minus 10^9 and UIDs from 1. The whole is done under an flock on UIDLockFile, so concurrent
 // Syncs of our processes never hand out a UID twice.
+//
+// Cost, for a folder of n messages: one getdents pass over new/ and cur/ (no stat), one read
+// of courierimapuiddb, one map lookup per message; sorting only of the messages that get a
+// UID and of the result by UID.
 func (f *Folder) Sync(opt *SyncOptions) (*Snapshot, error) {
 	unlock, err := lockFile(filepath.Join(f.path, UIDLockFile))
 	if err != nil {
@@ -176,53 +288,99 @@ func (f *Folder) Sync(opt *SyncOptions) (*Snapshot, error) {
 		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrCorruptUIDDB) {
 			return nil, err
 		}
-		db = &UIDDB{UIDValidity: uint32(f.m.now().Unix() - imapEpoch), NextUID: 1, UIDs: map[string]uint32{}}
+		// raw empty, not nil: the new lines alone make the file
+		db = &UIDDB{UIDValidity: uint32(f.m.now().Unix() - imapEpoch), NextUID: 1, UIDs: make(map[string]uint32, len(msgs)), raw: []byte{}}
 		dirty = true
 	}
-	present := make(map[string]bool, len(msgs))
-	var fresh []Message
+	// A base in both new/ and cur/ (someone's rename seen half-done) counts once; new/ is
+	// listed first and usually small, so only its bases are remembered.
+	var inNew map[string]bool
+	snap.Messages = make([]UIDMessage, 0, len(msgs))
+	type freshMsg struct {
+		base string
+		m    Message
+	}
+	var fresh []freshMsg
+	present := make([]uint64, db.NextUID/64+1) // bit per UID matched
+	matched := 0
 	for _, m := range msgs {
 		b := m.Base()
-		if present[b] {
-			continue // the same message in new/ and cur/ during someone's rename
+		if m.Sub == New {
+			if inNew == nil {
+				inNew = map[string]bool{}
+			}
+			if inNew[b] {
+				continue
+			}
+			inNew[b] = true
+		} else if inNew != nil && inNew[b] {
+			continue
 		}
-		present[b] = true
 		if uid, ok := db.UIDs[b]; ok {
+			if present[uid/64]&(1<<(uid%64)) != 0 {
+				continue // cannot happen: one base, one UID
+			}
+			present[uid/64] |= 1 << (uid % 64)
+			matched++
 			snap.Messages = append(snap.Messages, UIDMessage{uid, m})
 		} else {
-			fresh = append(fresh, m)
+			fresh = append(fresh, freshMsg{b, m})
 		}
 	}
-	for n := range db.UIDs {
-		if !present[n] && complete {
-			delete(db.UIDs, n)
-			dirty = true
+	if complete && matched < len(db.UIDs) {
+		for n, u := range db.UIDs {
+			if present[u/64]&(1<<(u%64)) == 0 {
+				delete(db.UIDs, n)
+				dirty = true
+			}
 		}
+		db.raw = nil // entries removed: format again
 	}
-	sort.Slice(fresh, func(i, j int) bool { return fresh[i].Base() < fresh[j].Base() })
+	slices.SortFunc(fresh, func(a, b freshMsg) int { return strings.Compare(a.base, b.base) })
+	var added []byte
+	if db.raw != nil {
+		added = make([]byte, 0, len(fresh)*80)
+	}
 	for _, m := range fresh {
-		db.UIDs[m.Base()] = db.NextUID
-		snap.Messages = append(snap.Messages, UIDMessage{db.NextUID, m})
-		db.NextUID++
+		snap.Messages = append(snap.Messages, UIDMessage{db.add(m.base, &added), m.m})
 		dirty = true
 	}
 	if dirty {
-		if err := writeAtomic(f.path, UIDDBFile, db.Bytes(), 0o644, f.m.now(), f.m.host); err != nil {
+		if err := writeAtomic(f.path, UIDDBFile, db.bytesAfterAdd(added), 0o644, f.m.now(), f.m.host); err != nil {
 			return nil, err
 		}
 		snap.Wrote = true
 	}
-	sort.Slice(snap.Messages, func(i, j int) bool { return snap.Messages[i].UID < snap.Messages[j].UID })
+	sortByUID(snap.Messages)
 	snap.UIDValidity, snap.NextUID = db.UIDValidity, db.NextUID
 	return snap, nil
 }
 
-// listStable lists new/ and cur/ and reports whether neither directory changed while it was
-// read (a concurrent rename can hide a message from readdir). It retries a few times.
+// sortByUID sorts messages by UID: it sorts (UID, position) keys, cheaper to move than the
+// messages, then permutes once.
+func sortByUID(msgs []UIDMessage) {
+	if slices.IsSortedFunc(msgs, func(a, b UIDMessage) int { return cmp.Compare(a.UID, b.UID) }) {
+		return
+	}
+	keys := make([]uint64, len(msgs))
+	for i := range msgs {
+		keys[i] = uint64(msgs[i].UID)<<32 | uint64(i)
+	}
+	slices.Sort(keys)
+	sorted := make([]UIDMessage, len(msgs))
+	for i, k := range keys {
+		sorted[i] = msgs[uint32(k)]
+	}
+	copy(msgs, sorted)
+}
+
+// listStable lists new/ and cur/ (in directory order) and reports whether neither
+// directory changed while it was read (a concurrent rename can hide a message from
+// readdir). It retries a few times.
 func (f *Folder) listStable() ([]Message, bool, error) {
 	for attempt := 0; ; attempt++ {
 		before := f.dirStamps()
-		msgs, err := f.List()
+		msgs, err := f.list(false)
 		if err != nil {
 			return nil, false, err
 		}
@@ -255,54 +413,135 @@ func (f *Folder) LockUIDs() (unlock func(), err error) {
 // AssignUIDs gives UIDs to the messages with the given base names, in the order given, and
 // returns them with the UIDVALIDITY: a message that has a UID already keeps it, the others
 // get the next ones. It does not list the folder, so it costs one read and (when it assigns)
-// one atomic rewrite of courierimapuiddb. With a missing or corrupt database it falls back to
-// a full Sync (without accepting new/).
+// one atomic rewrite of courierimapuiddb, durable (file and folder fsynced) when it
+// returns. The database is not parsed: the header is, and each base is looked for in the
+// file's bytes; the new file is the old one with a new header and the new lines appended.
+// With a missing or corrupt database it falls back to a full Sync (without accepting new/).
+//
+// Callers assigning UIDs to many messages should pass them in one call: the file is
+// rewritten (and fsynced) once per call, as Courier's imapd rewrites it once per APPEND.
 func (f *Folder) AssignUIDs(bases []string) (uidValidity uint32, uids []uint32, err error) {
 	unlock, err := f.LockUIDs()
 	if err != nil {
 		return 0, nil, err
 	}
-	db, err := ReadUIDDB(f.path)
+	raw, err := os.ReadFile(filepath.Join(f.path, UIDDBFile))
+	var v, next uint32
+	body := 0
+	if err == nil {
+		v, next, body, err = parseHeader(raw)
+	}
 	if err != nil {
 		unlock()
 		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrCorruptUIDDB) {
-			return 0, nil, err
+			return 0, nil, fmt.Errorf("maildir: uiddb: %w", err)
 		}
-		snap, err := f.Sync(&SyncOptions{NoAccept: true})
-		if err != nil {
-			return 0, nil, err
-		}
-		byBase := make(map[string]uint32, len(snap.Messages))
-		for _, m := range snap.Messages {
-			byBase[m.Base()] = m.UID
-		}
-		for _, b := range bases {
-			u, ok := byBase[b]
-			if !ok {
-				return 0, nil, fmt.Errorf("maildir: assign UID: %s: %w", b, fs.ErrNotExist)
-			}
-			uids = append(uids, u)
-		}
-		return snap.UIDValidity, uids, nil
+		return f.assignBySync(bases)
 	}
 	defer unlock()
-	dirty := false
+	db := &UIDDB{UIDValidity: v, NextUID: next, UIDs: map[string]uint32{}, raw: raw, body: body}
+	rest := raw[body:]
+	var added []byte
 	for _, b := range bases {
-		u, ok := db.UIDs[b]
-		if !ok {
-			u = db.NextUID
-			db.UIDs[b] = u
-			db.NextUID++
-			dirty = true
+		if u, ok := db.UIDs[b]; ok { // twice in bases
+			uids = append(uids, u)
+			continue
 		}
-		uids = append(uids, u)
+		u, found, err := findEntry(rest, b)
+		if err != nil {
+			// a line we cannot read: let Sync's parser decide (it starts over if corrupt)
+			unlock()
+			return f.assignBySync(bases)
+		}
+		if found {
+			db.UIDs[b] = u
+			uids = append(uids, u)
+			continue
+		}
+		uids = append(uids, db.add(b, &added))
 	}
-	if dirty {
-		if err := writeAtomic(f.path, UIDDBFile, db.Bytes(), 0o644, f.m.now(), f.m.host); err != nil {
+	if len(added) > 0 {
+		// entries with a UID at or past the header's next UID (not as Courier writes the
+		// file) would make the header lie: parse it then, as Sync would
+		if maxUID(rest) >= next {
+			unlock()
+			return f.assignBySync(bases)
+		}
+		if err := writeAtomic(f.path, UIDDBFile, db.bytesAfterAdd(added), 0o644, f.m.now(), f.m.host); err != nil {
 			return 0, nil, err
 		}
 	}
 	return db.UIDValidity, uids, nil
+}
+
+// assignBySync is AssignUIDs through a full Sync (missing, corrupt or unusual database).
+func (f *Folder) assignBySync(bases []string) (uint32, []uint32, error) {
+	snap, err := f.Sync(&SyncOptions{NoAccept: true})
+	if err != nil {
+		return 0, nil, err
+	}
+	byBase := make(map[string]uint32, len(snap.Messages))
+	for _, m := range snap.Messages {
+		byBase[m.Base()] = m.UID
+	}
+	var uids []uint32
+	for _, b := range bases {
+		u, ok := byBase[b]
+		if !ok {
+			return 0, nil, fmt.Errorf("maildir: assign UID: %s: %w", b, fs.ErrNotExist)
+		}
+		uids = append(uids, u)
+	}
+	return snap.UIDValidity, uids, nil
+}
+
+// findEntry looks for the line "<uid> <base>" in the entries of a database.
+func findEntry(entries []byte, base string) (uint32, bool, error) {
+	for off := 0; ; {
+		i := bytes.Index(entries[off:], []byte(base))
+		if i < 0 {
+			return 0, false, nil
+		}
+		i += off
+		end := i + len(base)
+		off = i + 1
+		if i == 0 || entries[i-1] != ' ' || (end < len(entries) && entries[end] != '\n') {
+			continue
+		}
+		ls := bytes.LastIndexByte(entries[:i-1], '\n') + 1
+		u, ok := parseUint(entries[ls : i-1])
+		if !ok || u == 0 {
+			return 0, false, ErrCorruptUIDDB
+		}
+		return u, true, nil
+	}
+}
+
+// maxUID returns the largest UID of a database's entries (0 for none, MaxUint32 for a line
+// it cannot read).
+func maxUID(entries []byte) uint32 {
+	var m uint32
+	for len(entries) > 0 {
+		l := entries
+		if i := bytes.IndexByte(entries, '\n'); i >= 0 {
+			l, entries = entries[:i], entries[i+1:]
+		} else {
+			entries = nil
+		}
+		if len(l) == 0 {
+			continue
+		}
+		sp := bytes.IndexByte(l, ' ')
+		if sp < 0 {
+			return math.MaxUint32
+		}
+		u, ok := parseUint(l[:sp])
+		if !ok {
+			return math.MaxUint32
+		}
+		m = max(m, u)
+	}
+	return m
 }
 
 // lockFile takes an exclusive flock on path (created if needed) and returns the release.

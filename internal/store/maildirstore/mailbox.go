@@ -264,7 +264,7 @@ func (m *mailbox) Append(r io.Reader, opt store.AppendOptions) (store.UID, error
 	if m.closed {
 		return 0, store.ErrClosed
 	}
-	uids, err := appendTo(m.f, []source{{r: r, flags: letters(opt.Flags, ""), kws: normKeywords(opt.Keywords), date: opt.Date}})
+	uids, err := m.s.appendTo(m.f, []source{{r: r, flags: letters(opt.Flags, ""), kws: normKeywords(opt.Keywords), date: opt.Date}})
 	if err != nil {
 		return 0, classify("append to", m.name, err)
 	}
@@ -282,7 +282,7 @@ type source struct {
 // appendTo delivers messages into folder f (quota enforced, except in Trash), sets their
 // keywords and assigns their UIDs in one courierimapuiddb update. When one delivery fails,
 // those made before it are removed again and the error returned.
-func appendTo(f *maildir.Folder, srcs []source) ([]store.UID, error) {
+func (s *Store) appendTo(f *maildir.Folder, srcs []source) ([]store.UID, error) {
 	var done []*maildir.Delivery
 	undo := func() {
 		for _, d := range done {
@@ -291,8 +291,8 @@ func appendTo(f *maildir.Folder, srcs []source) ([]store.UID, error) {
 	}
 	kw := keywords.Open(f.Path(), keywords.Options{})
 	bases := make([]string, 0, len(srcs))
-	for _, s := range srcs {
-		d, err := f.Deliver(s.r, &maildir.DeliverOptions{Cur: true, Flags: s.flags, NoQuota: f.IsTrash(), Date: s.date})
+	for _, src := range srcs {
+		d, err := f.Deliver(src.r, &maildir.DeliverOptions{Cur: true, Flags: src.flags, NoQuota: f.IsTrash(), Date: src.date})
 		if err != nil {
 			undo()
 			return nil, err
@@ -300,14 +300,14 @@ func appendTo(f *maildir.Folder, srcs []source) ([]store.UID, error) {
 		done = append(done, d)
 		base, _, _ := maildir.ParseName(d.Name)
 		bases = append(bases, base)
-		if len(s.kws) > 0 {
-			if err := kw.Set(base, s.kws); err != nil {
+		if len(src.kws) > 0 {
+			if err := kw.Set(base, src.kws); err != nil {
 				undo()
 				return nil, fmt.Errorf("set keywords: %w", err)
 			}
 		}
 	}
-	_, uids, err := f.AssignUIDs(bases)
+	uids, err := s.assignUIDs(f, bases)
 	if err != nil {
 		return nil, err
 	}
@@ -455,7 +455,7 @@ func (m *mailbox) Copy(uids []store.UID, dst store.Mailbox) ([]store.UID, error)
 		}
 		srcs = append(srcs, source{r: fh, flags: letters(flagsOf(msg.Flags()), msg.Flags()), kws: m.ix.Keywords(i), date: date})
 	}
-	out, err := appendTo(d.f, srcs)
+	out, err := m.s.appendTo(d.f, srcs)
 	if err != nil {
 		return nil, classify("copy to", d.name, err)
 	}
@@ -533,7 +533,7 @@ func (m *mailbox) Move(uids []store.UID, dst store.Mailbox) ([]store.UID, error)
 	if len(bases) == 0 {
 		return nil, err
 	}
-	_, nu, aerr := d.f.AssignUIDs(bases)
+	nu, aerr := m.s.assignUIDs(d.f, bases)
 	if aerr != nil {
 		return nil, classify("move to", d.name, aerr)
 	}

@@ -53,9 +53,10 @@ type Store struct {
 	opt Options
 	seq atomic.Uint64 // unique temporary names for index saves
 
-	mu     sync.Mutex
-	w      *watcher
-	closed bool
+	mu        sync.Mutex
+	w         *watcher
+	assigners map[string]*assigner // folder directory to its UID batching (assign.go)
+	closed    bool
 }
 
 var _ store.Store = (*Store)(nil)

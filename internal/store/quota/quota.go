@@ -39,6 +39,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -328,6 +329,7 @@ func Set(dir string, spec Spec, opt *Options) (Usage, error) {
 // maildirsize with spec and the totals. It repeats the count (up to a few times) when a
 // directory changes while it counts.
 func Recalculate(root string, spec Spec, opt *Options) (Usage, error) {
+	defer lock(root, syscall.LOCK_EX)()
 	var u Usage
 	for attempt := 0; ; attempt++ {
 		var stamps map[string]time.Time
