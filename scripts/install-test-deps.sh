@@ -4,7 +4,7 @@
 # Shared by the Makefile (make deps) and .ci/run.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-pkgs="ca-certificates curl python3 swaks"
+pkgs="ca-certificates curl python3 swaks fetchmail"
 missing=""
 for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -147,6 +147,8 @@ func (a *App) handlerFor(service string) netx.Handler {
 			MetricsAllow: a.cfg.MetricsAllow,
 			Status:       a.status,
 		})
+	case "pop3", "pop3s":
+		h = a.pop3Handler(service)
 	case "smtp", "submission", "smtps":
 		h = a.newSMTPHandler(service)
 		if h == nil {

@@ -111,8 +111,8 @@ func Setup(o Options) (*Result, error) {
 	data := map[string]any{
 		"Dir": dir, "Domain": o.Domain, "Listen": o.Listen, "Cert": certFile,
 		"Port": port, "Run": filepath.Join(dir, "run"), "Maildir": maildir,
-		"Home":  filepath.Dir(maildir),
-		"UID":   os.Getuid(), "GID": os.Getgid(),
+		"Home": filepath.Dir(maildir),
+		"UID":  os.Getuid(), "GID": os.Getgid(),
 		"Entry": userdbEntry("demo@"+o.Domain, os.Getuid(), os.Getgid(), filepath.Dir(maildir), maildir, fields),
 	}
 	for name, text := range files {
