@@ -577,7 +577,7 @@ func TestThrottle(t *testing.T) {
 
 func TestIdleTimeout(t *testing.T) {
 	t.Parallel()
-	b := startBare(t, loopbackSettings(), func(c *pop3.Config) { c.IdleTimeout = 300 * time.Millisecond })
+	b := startBare(t, loopbackSettings(), func(c *pop3.Config) { c.IdleTimeout = 3 * time.Second })
 	c := b.login()
 	c.Transcript(`
 		C: DELE 1
