@@ -23,8 +23,8 @@
 // base name again.
 //
 // Concurrency: Courier's pop3d takes no lock. Two of our sessions opening the same Maildir
-// at once serialise their read-modify-write of courierpop3dsizelist with flock(2) on the
-// Maildir directory, so they never hand out one UID twice.
+// at once serialise their read-modify-write of courierpop3dsizelist with the folder's UID
+// lock (maildir.Folder.LockUIDs), so they never hand out one UID twice.
 package pop3maildir
 
 import (
@@ -42,7 +42,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"courier/internal/pop3"
@@ -112,9 +111,13 @@ func Open(ctx context.Context, path string, opt *Options) (*Maildrop, error) {
 		return nil, fmt.Errorf("pop3 maildrop: %w", err)
 	}
 	d := &Maildrop{path: path, folder: md.Inbox()}
-	unlock, err := lockDir(path)
+	// The folder's UID lock (imapuid.lock) serialises our read-modify-write of
+	// courierpop3dsizelist between sessions, as it does courierimapuiddb's. (The maildir
+	// directory itself is flocked by the quota accounting; taking it here too could deadlock
+	// with a quota change made while it is held.)
+	unlock, err := d.folder.LockUIDs()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("pop3 maildrop: lock: %w", err)
 	}
 	defer unlock()
 	if _, err := d.folder.AcceptNew(); err != nil {
@@ -181,22 +184,6 @@ func Open(ctx context.Context, path string, opt *Options) (*Maildrop, error) {
 		}
 	}
 	return d, nil
-}
-
-// lockDir takes an exclusive flock on the Maildir directory; the returned func releases it.
-func lockDir(path string) (func(), error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("pop3 maildrop: lock: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("pop3 maildrop: lock %s: %w", path, err)
-	}
-	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
 }
 
 // leadingNumber is the value of the decimal digits a name starts with (0 for none).
