@@ -132,7 +132,10 @@ func (a *App) smtpSettings(service string) server.Settings {
 			break
 		}
 	}
-	st := server.Settings{MaxLine: 1000, MaxSize: 10485760}
+	// No line-length limit of our own (MaxLine 0): RFC 5321 §4.5.3.1 asks implementations to
+	// avoid such limits where they can, Courier and Postfix accept long lines, and refusing
+	// them would refuse real mail (HTML with long lines). The message size limit bounds them.
+	st := server.Settings{MaxLine: 0, MaxSize: 10485760}
 	if me, err := courierfmt.ReadFirstLine(filepath.Join(cfg.Dir, "me")); err == nil && me != "" {
 		st.Hostname = me
 	} else {
