@@ -4,7 +4,8 @@
 # Shared by the Makefile (make deps) and .ci/run.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-pkgs="ca-certificates curl python3 swaks fetchmail"
+# One list per area in scripts/packages/*.list (words; '#' starts a comment).
+pkgs=$(sed 's/#.*//' "$here"/scripts/packages/*.list | tr -s ' \n' ' ')
 missing=""
 for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
