@@ -149,6 +149,8 @@ func (a *App) handlerFor(service string) netx.Handler {
 		})
 	case "pop3", "pop3s":
 		h = a.pop3Handler(service)
+	case "imap", "imaps":
+		h = a.imapHandler(service)
 	case "smtp", "submission", "smtps":
 		h = a.newSMTPHandler(service)
 		if h == nil {

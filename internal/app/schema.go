@@ -22,6 +22,7 @@ var serviceSchema = config.Schema{
 	{Name: "QUEUEDIR", Doc: "directory of the mail queue (ours; courierd)"},
 	{Name: "SIZELIMIT", Kind: config.Int, Doc: "largest message accepted, bytes (Courier keeps it in the sizelimit file)"},
 	{Name: "LOGLEVEL", Doc: "trace, debug, info, warn, error (ours)"},
+	{Name: "APPENDLIMIT", Kind: config.Int, Doc: "largest message IMAP APPEND accepts, bytes (ours; default 64 MiB)"},
 	{Name: "ACCESSFILE"},
 	{Name: "ACL_CAPABILITY"},
 	{Name: "ADDRESS"},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -32,10 +31,7 @@ func (ss *session) stlsAvailable() bool {
 
 // authModule is the configured module, with DEFDOMAIN applied to login names.
 func (ss *session) authModule() auth.Module {
-	if ss.set.DefDomain == "" {
-		return ss.srv.cfg.Auth
-	}
-	return defDomain{ss.srv.cfg.Auth, ss.set.DefDomain}
+	return auth.WithDefDomain(ss.srv.cfg.Auth, ss.set.DefDomain)
 }
 
 // saslServer starts one SASL exchange for this connection.
@@ -232,7 +228,7 @@ func (ss *session) login(user, method string, try func(context.Context) (*auth.A
 	if th != nil {
 		th.Success(ss.remote, a.Address)
 	}
-	path := maildirFor(a, ss.set.MaildirPath)
+	path := a.MaildirIn(ss.set.MaildirPath)
 	if path == "" {
 		ss.log.Error("login: account has no home directory or maildir", "user", a.Address)
 		ss.reply("-ERR [SYS/PERM] Your mailbox is not set up.")
@@ -286,24 +282,6 @@ func (ss *session) loginFailed(user, method string, err error) {
 	}
 }
 
-// maildirFor is the account's Maildir: MAILDIR from the account (relative to HOME when not
-// absolute), else HOME/MAILDIRPATH.
-func maildirFor(a *auth.Account, sub string) string {
-	if a.Maildir != "" {
-		if filepath.IsAbs(a.Maildir) || a.Home == "" {
-			return a.Maildir
-		}
-		return filepath.Join(a.Home, a.Maildir)
-	}
-	if a.Home == "" {
-		return ""
-	}
-	if sub == "" {
-		sub = "Maildir"
-	}
-	return filepath.Join(a.Home, sub)
-}
-
 // cmdSTLS upgrades the connection to TLS (RFC 2595 §4); false ends the session.
 func (ss *session) cmdSTLS() bool {
 	if !ss.stlsAvailable() {
@@ -328,45 +306,4 @@ func (ss *session) cmdSTLS() bool {
 	ss.user = ""
 	ss.log.Debug("STLS done")
 	return true
-}
-
-// defDomain appends DEFDOMAIN to login names that do not carry its first character.
-type defDomain struct {
-	auth.Module
-	dom string
-}
-
-func (d defDomain) name(user string) string {
-	if user == "" || strings.Contains(user, d.dom[:1]) {
-		return user
-	}
-	return user + d.dom
-}
-
-// Lookup implements auth.Module.
-func (d defDomain) Lookup(ctx context.Context, service, user string) (*auth.Account, error) {
-	return d.Module.Lookup(ctx, service, d.name(user))
-}
-
-// Authenticate implements auth.Module.
-func (d defDomain) Authenticate(ctx context.Context, req *auth.Request) (*auth.Account, error) {
-	r := *req
-	r.User = d.name(req.User)
-	return d.Module.Authenticate(ctx, &r)
-}
-
-// Capabilities implements auth.CapabilityReporter.
-func (d defDomain) Capabilities() auth.Capabilities {
-	if r, ok := d.Module.(auth.CapabilityReporter); ok {
-		return r.Capabilities()
-	}
-	return auth.Capabilities{}
-}
-
-// SCRAMSHA256 implements auth.SCRAMSource.
-func (d defDomain) SCRAMSHA256(ctx context.Context, service, user string) (auth.SCRAMCredentials, bool, error) {
-	if s, ok := d.Module.(auth.SCRAMSource); ok {
-		return s.SCRAMSHA256(ctx, service, d.name(user))
-	}
-	return auth.SCRAMCredentials{}, false, nil
 }

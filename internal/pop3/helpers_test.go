@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -111,24 +110,10 @@ func deliver(t testing.TB, md, name, text string) {
 	}
 }
 
-// setEnv sets NAME=value in a Courier settings file, replacing an existing assignment.
+// setEnv is testutil.SetEnv.
 func setEnv(t testing.TB, file, name, value string) {
 	t.Helper()
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	re := regexp.MustCompile(`(?m)^` + name + `=.*$`)
-	line := name + "=" + value
-	var s string
-	if re.Match(b) {
-		s = re.ReplaceAllLiteralString(string(b), line)
-	} else {
-		s = string(b) + line + "\n"
-	}
-	if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testutil.SetEnv(t, file, name, value)
 }
 
 // startApp runs a whole quickstart app with the test accounts; edit may change etc/ first.

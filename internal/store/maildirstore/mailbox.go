@@ -644,3 +644,13 @@ func (m *mailbox) Close() error {
 	}
 	return nil
 }
+
+// MessageKey returns the message's file name without its flags (the base name Courier's SMAP
+// shows as a message's UID).
+func (m *mailbox) MessageKey(uid store.UID) (string, error) {
+	i, err := m.pos(uid)
+	if err != nil {
+		return "", err
+	}
+	return m.file(i).Base(), nil
+}

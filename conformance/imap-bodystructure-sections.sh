@@ -1,0 +1,195 @@
+# IMAP body sections: headers without a blank line, empty messages, a header over 8 KiB (HEADER.FIELDS.NOT keeps the blank line there), partial fetches past the end, RFC822.*.
+# Name the delivered messages in delivery order with distinct times (see imap-mime-fetch.sh).
+settle() { local d=${1:-md} i=0 f s; for f in $(ls -tr "$d/new"); do i=$((i+1)); s=${f##*,S=}
+  mv "$d/new/$f" "$d/new/$((1600000000+i)).M${i}P1.test,S=$s"; touch -d @$((1600000000+i)) "$d/new/$((1600000000+i)).M${i}P1.test,S=$s"; done; }
+$MAILDIRMAKE md
+$DELIVERQUOTA md <<'MSG'
+From: a@b
+Subject: no blank
+MIME-Version: 1.0
+Content-Type: text/html
+MSG
+$DELIVERQUOTA md <<'MSG'
+Subject: empty
+MSG
+$DELIVERQUOTA md <<'MSG'
+
+body only
+line two
+MSG
+$DELIVERQUOTA md <<'MSG'
+Subject: no newline
+Content-Type: text/html
+MIME-Version: 1.0
+MSG
+$DELIVERQUOTA md <<'MSG'
+From: big@x
+Subject: big header
+X-Filler-0: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-1: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-2: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-3: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-4: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-5: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-6: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-7: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-8: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-9: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-10: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-11: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-12: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-13: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-14: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-15: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-16: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-17: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-18: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-19: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-20: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-21: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-22: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-23: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-24: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-25: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-26: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-27: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-28: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-29: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-30: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-31: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-32: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-33: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-34: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-35: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-36: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-37: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-38: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-39: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-40: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-41: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-42: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-43: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-44: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-45: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-46: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-47: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-48: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-49: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-50: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-51: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-52: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-53: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-54: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-55: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-56: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-57: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-58: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-59: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-60: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-61: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-62: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-63: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-64: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-65: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-66: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-67: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-68: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-69: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-70: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-71: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-72: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-73: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-74: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-75: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-76: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-77: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-78: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-79: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-80: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-81: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-82: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-83: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-84: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-85: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-86: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-87: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-88: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-89: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-90: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-91: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-92: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-93: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-94: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-95: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-96: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-97: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-98: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-99: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-100: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-101: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-102: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-103: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-104: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-105: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-106: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-107: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-108: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-109: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-110: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-111: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-112: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-113: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-114: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-115: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-116: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-117: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-118: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-119: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-120: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-121: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-122: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-123: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-124: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-125: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-126: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-127: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-128: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-129: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-130: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-131: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-132: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-133: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-134: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-135: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-136: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-137: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-138: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-139: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-140: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-141: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-142: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-143: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-144: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-145: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-146: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-147: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-148: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+X-Filler-149: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+NoColonLine
+MIME-Version: 1.0
+Content-Type: text/plain
+
+body
+MSG
+settle md
+# Not asked here: a partial fetch (<0.200>) of HEADER.FIELDS.NOT on this >8 KiB header, where
+# Courier sends 202 octets for 200 asked (RFC 3501 §6.4.5 breach); ours sends exactly 200.
+MAILDIR=md $IMAPD <<'IMAP'
+a1 SELECT INBOX
+a2 FETCH 1:* (BODYSTRUCTURE ENVELOPE RFC822.SIZE)
+a3 FETCH 1:4 (BODY.PEEK[HEADER] BODY.PEEK[TEXT] BODY.PEEK[1] BODY.PEEK[1.MIME])
+a4 FETCH 5 (BODY.PEEK[HEADER.FIELDS.NOT (X-Filler-1 X-Filler-2)] BODY.PEEK[HEADER.FIELDS (subject nocolonline)])
+a5 FETCH 1 (BODY.PEEK[TEXT]<0.100> BODY.PEEK[]<1000.5>)
+a6 FETCH 1:3 (RFC822.HEADER RFC822.TEXT)
+a7 LOGOUT
+IMAP

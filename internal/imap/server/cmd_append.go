@@ -1,0 +1,173 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"courier/internal/store"
+)
+
+// cmdAppend: RFC 3501 §6.3.11 with APPENDUID (RFC 4315), LITERAL+ and APPENDLIMIT
+// (RFC 7889). The message is streamed from the connection into the store; line ends are
+// stored as LF, as Courier stores them.
+func (ss *session) cmdAppend(bool) *status {
+	if err := ss.r.SP(); err != nil {
+		return wireErr(err)
+	}
+	name, err := ss.mailboxArg()
+	if err != nil {
+		return wireErr(err)
+	}
+	if err := ss.r.SP(); err != nil {
+		return wireErr(err)
+	}
+	var opt store.AppendOptions
+	if ss.r.Peek() == '(' {
+		f, kws, err := ss.flagList(true)
+		if err != nil {
+			return wireErr(err)
+		}
+		opt.Flags = f
+		if ss.set.Keywords {
+			opt.Keywords = kws
+		}
+		if err := ss.r.SP(); err != nil {
+			return wireErr(err)
+		}
+	}
+	if ss.r.Peek() == '"' {
+		d, err := ss.r.String()
+		if err != nil {
+			return wireErr(err)
+		}
+		t, perr := parseDateTime(d)
+		if perr != nil {
+			return bad("", "Invalid date-time.")
+		}
+		opt.Date = t
+		if err := ss.r.SP(); err != nil {
+			return wireErr(err)
+		}
+	}
+	size, _, pending := ss.r.PendingLiteral()
+	if !pending {
+		return bad("", "Expected a literal.")
+	}
+	if size > ss.set.AppendLimit {
+		return no("TOOBIG", "Message too large.")
+	}
+	if size == 0 {
+		return no("", "Empty message.")
+	}
+	mb, err := ss.st.Open(name)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return no("TRYCREATE", "Mailbox does not exist.")
+		}
+		return storeErr(err, "APPEND")
+	}
+	defer mb.Close()
+	rd, n, _, err := ss.r.LiteralReader(ss.set.AppendLimit)
+	if err != nil {
+		return wireErr(err)
+	}
+	lr := &countingReader{r: rd}
+	uid, aerr := mb.Append(newLFReader(lr), opt)
+	// If the store stopped early, read the rest so the connection stays in step.
+	if _, err := io.Copy(io.Discard, rd); err != nil {
+		ss.state = stateLogout
+		return nil
+	}
+	if lr.n < n && aerr == nil {
+		aerr = io.ErrUnexpectedEOF
+	}
+	if err := ss.r.FinishLiteral(); err != nil {
+		ss.state = stateLogout
+		return nil
+	}
+	if !ss.r.AtEnd() {
+		// MULTIAPPEND (RFC 3502) is not offered.
+		if aerr == nil && uid != 0 {
+			_, _ = mb.Expunge([]store.UID{uid})
+		}
+		return bad("", "Unexpected characters after the message.")
+	}
+	if aerr != nil {
+		return storeErr(aerr, "APPEND")
+	}
+	return ok("APPENDUID "+strconv.FormatUint(uint64(mb.Status().UIDValidity), 10)+" "+strconv.FormatUint(uint64(uid), 10), "APPEND Ok.")
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// lfReader turns CRLF line ends into LF.
+type lfReader struct {
+	br      *bufio.Reader
+	pending bool // a CR was read and held back
+}
+
+func newLFReader(r io.Reader) io.Reader { return &lfReader{br: bufio.NewReaderSize(r, 32<<10)} }
+
+func (l *lfReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		c, err := l.br.ReadByte()
+		if err != nil {
+			if l.pending {
+				l.pending = false
+				p[n] = '\r'
+				n++
+			}
+			if n > 0 {
+				return n, nil
+			}
+			return 0, err
+		}
+		if l.pending {
+			l.pending = false
+			if c != '\n' {
+				p[n] = '\r'
+				n++
+				if n == len(p) {
+					l.br.UnreadByte()
+					return n, nil
+				}
+			}
+		}
+		if c == '\r' {
+			l.pending = true
+			continue
+		}
+		p[n] = c
+		n++
+		if l.br.Buffered() == 0 && n > 0 {
+			return n, nil
+		}
+	}
+	return n, nil
+}
+
+// parseDateTime reads an IMAP date-time (RFC 3501 §9): "dd-Mon-yyyy hh:mm:ss +zzzz", the
+// day possibly space-padded.
+func parseDateTime(s string) (time.Time, error) {
+	s = strings.TrimLeft(s, " ")
+	for _, layout := range []string{"2-Jan-2006 15:04:05 -0700", "02-Jan-2006 15:04:05 -0700"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, errors.New("bad date-time")
+}

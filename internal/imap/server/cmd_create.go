@@ -1,0 +1,196 @@
+package server
+
+import (
+	"errors"
+	"strings"
+
+	"courier/internal/store"
+)
+
+// cmdCreate: RFC 3501 §6.3.3, with CREATE-SPECIAL-USE (RFC 6154 §3) accepted for the uses
+// the folder names already carry.
+func (ss *session) cmdCreate(bool) *status {
+	if err := ss.r.SP(); err != nil {
+		return wireErr(err)
+	}
+	raw, err := ss.r.AString()
+	if err != nil {
+		return wireErr(err)
+	}
+	var uses []string
+	if !ss.r.AtEnd() {
+		if uses, err = ss.createParams(); err != nil {
+			return wireErr(err)
+		}
+	}
+	if err := ss.r.End(); err != nil {
+		return wireErr(err)
+	}
+	// A trailing delimiter only says the client means to create children (RFC 3501 §6.3.3).
+	raw = strings.TrimSuffix(raw, ".")
+	name, err := ss.storeName(raw)
+	if err != nil {
+		return wireErr(err)
+	}
+	if name == "INBOX" {
+		return no("ALREADYEXISTS", "INBOX already exists!")
+	}
+	for _, u := range uses {
+		if specialUse(name) != u {
+			return no("USEATTR", "This server decides special use by the folder's name.")
+		}
+	}
+	if err := ss.st.Create(name); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return no("ALREADYEXISTS", "Cannot create this folder.")
+		}
+		return storeErr(err, "CREATE")
+	}
+	return ok("", `"`+ss.wireName(name)+`" created.`)
+}
+
+// createParams reads " (USE (\Sent ...))".
+func (ss *session) createParams() ([]string, error) {
+	if err := ss.r.SP(); err != nil {
+		return nil, err
+	}
+	if err := ss.r.Expect('('); err != nil {
+		return nil, err
+	}
+	a, err := ss.r.Atom()
+	if err != nil || !strings.EqualFold(a, "USE") {
+		return nil, bad("", "Unknown CREATE parameter.")
+	}
+	if err := ss.r.SP(); err != nil {
+		return nil, err
+	}
+	if err := ss.r.Expect('('); err != nil {
+		return nil, err
+	}
+	var uses []string
+	for ss.r.Peek() != ')' {
+		if len(uses) > 0 {
+			if err := ss.r.SP(); err != nil {
+				return nil, err
+			}
+		}
+		if err := ss.r.Expect('\\'); err != nil {
+			return nil, err
+		}
+		u, err := ss.r.Atom()
+		if err != nil {
+			return nil, err
+		}
+		uses = append(uses, `\`+strings.ToUpper(u[:1])+strings.ToLower(u[1:]))
+	}
+	ss.r.Skip(1)
+	if err := ss.r.Expect(')'); err != nil {
+		return nil, err
+	}
+	return uses, nil
+}
+
+// cmdDelete: RFC 3501 §6.3.4.
+func (ss *session) cmdDelete(bool) *status {
+	if err := ss.r.SP(); err != nil {
+		return wireErr(err)
+	}
+	name, err := ss.mailboxArg()
+	if err != nil {
+		return wireErr(err)
+	}
+	if err := ss.r.End(); err != nil {
+		return wireErr(err)
+	}
+	if name == "INBOX" {
+		return no("CANNOT", "Cannot delete this folder.")
+	}
+	if ss.sel != nil && ss.sel.name == name {
+		ss.closeSelected(false)
+	}
+	if err := ss.st.Delete(name); err != nil {
+		return storeErr(err, "DELETE")
+	}
+	_ = ss.st.Unsubscribe(name)
+	return ok("", "Folder deleted.")
+}
+
+// cmdRename: RFC 3501 §6.3.5. Renaming INBOX (which RFC 3501 defines as moving its
+// messages) is refused, as Courier does.
+func (ss *session) cmdRename(bool) *status {
+	if err := ss.r.SP(); err != nil {
+		return wireErr(err)
+	}
+	from, err := ss.mailboxArg()
+	if err != nil {
+		return wireErr(err)
+	}
+	if err := ss.r.SP(); err != nil {
+		return wireErr(err)
+	}
+	to, err := ss.mailboxArg()
+	if err != nil {
+		return wireErr(err)
+	}
+	if err := ss.r.End(); err != nil {
+		return wireErr(err)
+	}
+	if from == "INBOX" {
+		return no("CANNOT", "INBOX rename not implemented.")
+	}
+	if to == "INBOX" {
+		return no("ALREADYEXISTS", "INBOX already exists!")
+	}
+	if ss.sel != nil && (ss.sel.name == from || strings.HasPrefix(ss.sel.name, from+".")) {
+		ss.closeSelected(false)
+	}
+	if err := ss.st.Rename(from, to); err != nil {
+		return storeErr(err, "RENAME")
+	}
+	// Subscriptions follow the folders (Courier renames them too).
+	if subs, err := ss.st.Subscriptions(); err == nil {
+		for _, s := range subs {
+			if s == from || strings.HasPrefix(s, from+".") {
+				_ = ss.st.Unsubscribe(s)
+				_ = ss.st.Subscribe(to + strings.TrimPrefix(s, from))
+			}
+		}
+	}
+	return ok("", "Folder renamed.")
+}
+
+// cmdSubscribe: RFC 3501 §6.3.6.
+func (ss *session) cmdSubscribe(bool) *status {
+	if err := ss.r.SP(); err != nil {
+		return wireErr(err)
+	}
+	name, err := ss.mailboxArg()
+	if err != nil {
+		return wireErr(err)
+	}
+	if err := ss.r.End(); err != nil {
+		return wireErr(err)
+	}
+	if err := ss.st.Subscribe(name); err != nil {
+		return storeErr(err, "SUBSCRIBE")
+	}
+	return ok("", "Folder subscribed.")
+}
+
+// cmdUnsubscribe: RFC 3501 §6.3.7.
+func (ss *session) cmdUnsubscribe(bool) *status {
+	if err := ss.r.SP(); err != nil {
+		return wireErr(err)
+	}
+	name, err := ss.mailboxArg()
+	if err != nil {
+		return wireErr(err)
+	}
+	if err := ss.r.End(); err != nil {
+		return wireErr(err)
+	}
+	if err := ss.st.Unsubscribe(name); err != nil {
+		return storeErr(err, "UNSUBSCRIBE")
+	}
+	return ok("", "Folder unsubscribed.")
+}

@@ -1,0 +1,211 @@
+package server
+
+import (
+	"io"
+	"strconv"
+	"time"
+
+	"courier/internal/imap/bodystruct"
+	"courier/internal/mail/mime"
+	"courier/internal/store"
+)
+
+// cmdFetch: RFC 3501 §6.4.5 (and UID FETCH, §6.4.8).
+func (ss *session) cmdFetch(uid bool) *status {
+	if err := ss.r.SP(); err != nil {
+		return wireErr(err)
+	}
+	set, err := ss.r.SeqSet()
+	if err != nil {
+		return wireErr(err)
+	}
+	if err := ss.r.SP(); err != nil {
+		return wireErr(err)
+	}
+	items, err := ss.fetchItems()
+	if err != nil {
+		return wireErr(err)
+	}
+	if err := ss.r.End(); err != nil {
+		return wireErr(err)
+	}
+	if uid {
+		// UID FETCH always reports the UID, first (as Courier does).
+		out := []fetchItem{{name: "UID"}}
+		for _, it := range items {
+			if it.name != "UID" {
+				out = append(out, it)
+			}
+		}
+		items = out
+	}
+	needContent, setsSeen := false, false
+	for i := range items {
+		needContent = needContent || items[i].needsContent()
+		setsSeen = setsSeen || items[i].setsSeen()
+	}
+	if ss.sel.readOnly {
+		setsSeen = false
+	}
+	s := ss.sel
+	for _, i := range ss.resolveSet(set, uid) {
+		if err := ss.fetchOne(i, items, needContent); err != nil {
+			ss.log.Warn("fetch", "mailbox", s.name, "uid", s.msgs[i].UID, "err", err)
+			if ss.werr != nil {
+				return nil
+			}
+			return no("", "Cannot read the message: it may have been expunged meanwhile.")
+		}
+		if setsSeen && s.msgs[i].Flags&store.Seen == 0 {
+			changed, err := s.mb.SetFlags([]store.UID{s.msgs[i].UID}, store.Add, store.Seen, nil)
+			if err == nil && len(changed) == 1 {
+				s.msgs[i] = changed[0]
+				b := []byte("* " + strconv.Itoa(i+1) + " FETCH (FLAGS ")
+				b = appendFlags(b, &s.msgs[i])
+				b = append(b, ")\r\n"...)
+				ss.writeRaw(b)
+			}
+		}
+	}
+	return ok("", "FETCH completed.")
+}
+
+// message is what a FETCH of one message has opened.
+type message struct {
+	c    store.Content
+	root *mime.Part
+}
+
+func (m *message) close() {
+	if m.c != nil {
+		m.c.Close()
+	}
+}
+
+// fetchOne writes the FETCH response of the message at index i.
+func (ss *session) fetchOne(i int, items []fetchItem, needContent bool) error {
+	s := ss.sel
+	m := &s.msgs[i]
+	var msg message
+	defer msg.close()
+	if needContent {
+		c, err := s.mb.OpenMessage(m.UID)
+		if err != nil {
+			return err
+		}
+		msg.c = c
+		root, err := mime.Parse(c, c.Size())
+		if err != nil {
+			return err
+		}
+		msg.root = root
+	}
+	w := ss.w
+	w.WriteString("* ")
+	w.WriteString(strconv.Itoa(i + 1))
+	w.WriteString(" FETCH (")
+	var b []byte
+	for n, it := range items {
+		if n > 0 {
+			w.WriteByte(' ')
+		}
+		b = b[:0]
+		switch it.name {
+		case "UID":
+			b = append(b, "UID "...)
+			b = appendUint(b, uint64(m.UID))
+		case "FLAGS":
+			b = append(b, "FLAGS "...)
+			b = appendFlags(b, m)
+		case "INTERNALDATE":
+			d, err := s.mb.InternalDate(m.UID)
+			if err != nil {
+				return err
+			}
+			b = append(b, `INTERNALDATE "`...)
+			b = d.In(time.Local).AppendFormat(b, "02-Jan-2006 15:04:05 -0700")
+			b = append(b, '"')
+		case "RFC822.SIZE":
+			b = append(b, "RFC822.SIZE "...)
+			b = appendUint(b, uint64(msg.root.Size))
+		case "ENVELOPE":
+			b = append(b, "ENVELOPE "...)
+			b = append(b, bodystruct.Envelope(msg.root.Header)...)
+		case "BODY":
+			b = append(b, "BODY "...)
+			b = append(b, bodystruct.BodyStructure(msg.root, false)...)
+		case "BODYSTRUCTURE":
+			b = append(b, "BODYSTRUCTURE "...)
+			b = append(b, bodystruct.BodyStructure(msg.root, true)...)
+		case "RFC822", "RFC822.HEADER", "RFC822.TEXT":
+			var r io.Reader
+			var size int64
+			var err error
+			switch it.name {
+			case "RFC822":
+				r, size, err = bodystruct.OpenRFC822(msg.c, msg.c.Size())
+			case "RFC822.HEADER":
+				r, size, err = bodystruct.OpenRFC822Header(msg.c, msg.c.Size())
+			default:
+				r, size, err = bodystruct.OpenRFC822Text(msg.c, msg.root)
+			}
+			if err != nil {
+				return err
+			}
+			w.WriteString(it.name)
+			w.WriteByte(' ')
+			if err := ss.writeLiteral(r, size); err != nil {
+				return err
+			}
+			continue
+		case "BODY[]":
+			w.WriteString("BODY[")
+			w.WriteString(it.section.Name())
+			w.WriteString("]")
+			if it.partial {
+				w.WriteString("<")
+				w.WriteString(strconv.FormatInt(it.offset, 10))
+				w.WriteString(">")
+			}
+			w.WriteByte(' ')
+			if err := ss.writeSection(&msg, it.section, it.partial, it.offset, it.count); err != nil {
+				return err
+			}
+			continue
+		}
+		w.Write(b)
+	}
+	w.WriteString(")\r\n")
+	return nil
+}
+
+// writeSection writes a body section as a literal, streaming it from the message.
+func (ss *session) writeSection(msg *message, sec bodystruct.Section, partial bool, off, count int64) error {
+	length := int64(-1)
+	if partial {
+		length = count
+	} else {
+		off = 0
+	}
+	r, size, err := bodystruct.OpenPartial(msg.c, msg.root, sec, off, length)
+	if err != nil {
+		return err
+	}
+	return ss.writeLiteral(r, size)
+}
+
+// writeLiteral writes size bytes from r as a literal.
+func (ss *session) writeLiteral(r io.Reader, size int64) error {
+	ss.w.WriteString("{")
+	ss.w.WriteString(strconv.FormatInt(size, 10))
+	ss.w.WriteString("}\r\n")
+	n, err := io.CopyN(ss.w, r, size)
+	if err != nil && ss.werr == nil {
+		// The message changed under us: pad the literal so the client stays in step; the
+		// caller reports the failure.
+		for ; n < size; n++ {
+			ss.w.WriteByte(' ')
+		}
+	}
+	return err
+}

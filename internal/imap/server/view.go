@@ -1,0 +1,275 @@
+package server
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"courier/internal/imap/wire"
+	"courier/internal/store"
+)
+
+// selected is the selected mailbox as this session's client knows it.
+type selected struct {
+	name     string
+	mb       store.Mailbox
+	readOnly bool
+	msgs     []store.Message     // sequence number i is msgs[i-1]; sorted by UID
+	kw       []string            // keywords announced in the last FLAGS response, sorted
+	vsize    map[store.UID]int64 // RFC822.SIZE of messages already measured
+}
+
+// seqOf returns the sequence number of uid, or 0.
+func (s *selected) seqOf(uid store.UID) uint32 {
+	i := sort.Search(len(s.msgs), func(i int) bool { return s.msgs[i].UID >= uid })
+	if i < len(s.msgs) && s.msgs[i].UID == uid {
+		return uint32(i + 1)
+	}
+	return 0
+}
+
+// recent counts the \Recent messages.
+func (s *selected) recent() int {
+	n := 0
+	for i := range s.msgs {
+		if s.msgs[i].Recent {
+			n++
+		}
+	}
+	return n
+}
+
+// keywordsInUse returns the keywords of the mailbox's messages, sorted.
+func (s *selected) keywordsInUse() []string {
+	set := map[string]bool{}
+	for i := range s.msgs {
+		for _, k := range s.msgs[i].Keywords {
+			set[k] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// systemFlags in the order Courier lists them.
+var systemFlags = []struct {
+	f    store.Flags
+	name string
+}{
+	{store.Draft, `\Draft`}, {store.Answered, `\Answered`}, {store.Flagged, `\Flagged`},
+	{store.Deleted, `\Deleted`}, {store.Seen, `\Seen`},
+}
+
+// appendFlags appends a message's flag list "(\Seen \Recent kw)".
+func appendFlags(b []byte, m *store.Message) []byte {
+	b = append(b, '(')
+	first := true
+	sp := func() {
+		if !first {
+			b = append(b, ' ')
+		}
+		first = false
+	}
+	for _, f := range []struct {
+		f    store.Flags
+		name string
+	}{{store.Answered, `\Answered`}, {store.Flagged, `\Flagged`}, {store.Deleted, `\Deleted`}, {store.Seen, `\Seen`}, {store.Draft, `\Draft`}} {
+		if m.Flags&f.f != 0 {
+			sp()
+			b = append(b, f.name...)
+		}
+	}
+	if m.Recent {
+		sp()
+		b = append(b, `\Recent`...)
+	}
+	for _, k := range m.Keywords {
+		sp()
+		b = append(b, k...)
+	}
+	return append(b, ')')
+}
+
+// flagsResponses writes FLAGS and PERMANENTFLAGS for the selected mailbox (RFC 3501 §7.2.6).
+func (ss *session) flagsResponses() {
+	s := ss.sel
+	var kw string
+	if len(s.kw) > 0 {
+		kw = strings.Join(s.kw, " ") + " "
+	}
+	ss.untagged(`FLAGS (` + kw + `\Draft \Answered \Flagged \Deleted \Seen \Recent)`)
+	switch {
+	case s.readOnly:
+		ss.untagged(`OK [PERMANENTFLAGS ()] No permanent flags permitted`)
+	case ss.set.Keywords:
+		ss.untagged(`OK [PERMANENTFLAGS (` + kw + `\* \Draft \Answered \Flagged \Deleted \Seen)] Limited`)
+	default:
+		ss.untagged(`OK [PERMANENTFLAGS (\Draft \Answered \Flagged \Deleted \Seen)] Limited`)
+	}
+}
+
+// announceKeywords re-sends FLAGS when the keywords in use changed. added reports whether
+// new ones appeared (Courier announces those before the FETCH responses that show them,
+// and removals after).
+func (ss *session) announceKeywords(onlyAdded bool) {
+	if ss.sel == nil || !ss.set.Keywords {
+		return
+	}
+	now := ss.sel.keywordsInUse()
+	old := ss.sel.kw
+	if equalStrings(now, old) {
+		return
+	}
+	if onlyAdded && !hasNew(now, old) {
+		return
+	}
+	ss.sel.kw = now
+	ss.flagsResponses()
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// hasNew reports whether now has an element old lacks (both sorted).
+func hasNew(now, old []string) bool {
+	set := map[string]bool{}
+	for _, k := range old {
+		set[k] = true
+	}
+	for _, k := range now {
+		if !set[k] {
+			return true
+		}
+	}
+	return false
+}
+
+// sync brings the session's view up to date with what others changed and tells the client:
+// EXPUNGE for each message gone, FETCH FLAGS for changed ones, EXISTS and RECENT when the
+// count changed (Courier reports RECENT with every EXISTS).
+func (ss *session) sync(report bool) {
+	s := ss.sel
+	if s == nil {
+		return
+	}
+	ch, err := s.mb.Sync()
+	if err != nil {
+		ss.log.Warn("mailbox sync failed", "mailbox", s.name, "err", err)
+		return
+	}
+	if ch.Empty() {
+		return
+	}
+	ss.applyExpunged(ch.Expunged)
+	for _, m := range ch.Updated {
+		if seq := s.seqOf(m.UID); seq > 0 {
+			s.msgs[seq-1] = m
+		}
+	}
+	ss.announceKeywords(false)
+	for _, m := range ch.Updated {
+		if seq := s.seqOf(m.UID); seq > 0 {
+			b := []byte("* " + strconv.Itoa(int(seq)) + " FETCH (FLAGS ")
+			b = appendFlags(b, &s.msgs[seq-1])
+			b = append(b, ")\r\n"...)
+			ss.writeRaw(b)
+		}
+	}
+	if len(ch.New) > 0 {
+		s.msgs = append(s.msgs, ch.New...)
+		sort.Slice(s.msgs, func(i, j int) bool { return s.msgs[i].UID < s.msgs[j].UID })
+		ss.announceKeywords(true)
+	}
+	if len(ch.New) > 0 || len(ch.Expunged) > 0 {
+		ss.existsRecent()
+	}
+}
+
+// existsRecent writes EXISTS and RECENT.
+func (ss *session) existsRecent() {
+	ss.untagged(strconv.Itoa(len(ss.sel.msgs)) + " EXISTS")
+	ss.untagged(strconv.Itoa(ss.sel.recent()) + " RECENT")
+}
+
+// applyExpunged removes messages from the view and writes an EXPUNGE for each, with the
+// sequence number it has at that moment (RFC 3501 §7.4.1).
+func (ss *session) applyExpunged(uids []store.UID) {
+	if len(uids) == 0 {
+		return
+	}
+	s := ss.sel
+	gone := make(map[store.UID]bool, len(uids))
+	for _, u := range uids {
+		gone[u] = true
+	}
+	out := s.msgs[:0]
+	removed := 0
+	for i := range s.msgs {
+		if gone[s.msgs[i].UID] {
+			ss.untagged(strconv.Itoa(i+1-removed) + " EXPUNGE")
+			removed++
+			continue
+		}
+		out = append(out, s.msgs[i])
+	}
+	for i := len(out); i < len(s.msgs); i++ {
+		s.msgs[i] = store.Message{}
+	}
+	s.msgs = out
+}
+
+// resolveSet turns a sequence set (or a UID set) into the indexes of the view's messages
+// it names, in ascending order. Numbers that name no message are skipped (RFC 3501 §6.4.8
+// for UIDs; Courier does the same for sequence numbers beyond the last).
+func (ss *session) resolveSet(set wire.SeqSet, uid bool) []int {
+	s := ss.sel
+	n := len(s.msgs)
+	if n == 0 {
+		return nil
+	}
+	var out []int
+	if !uid {
+		rs := set.Resolve(uint32(n))
+		mark := make([]bool, n)
+		for _, r := range rs {
+			lo, hi := int(r.Lo), int(r.Hi)
+			if lo < 1 {
+				lo = 1
+			}
+			if hi > n {
+				hi = n
+			}
+			for i := lo; i <= hi; i++ {
+				mark[i-1] = true
+			}
+		}
+		for i, m := range mark {
+			if m {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	maxUID := uint32(s.msgs[n-1].UID)
+	rs := set.Resolve(maxUID)
+	for i := range s.msgs {
+		u := uint32(s.msgs[i].UID)
+		if rs.Contains(u) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
