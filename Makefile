@@ -7,6 +7,7 @@ FUZZTIME ?= 2m
 
 build:
 	$(GO) build -o bin/courier ./cmd/courier
+	CGO_ENABLED=1 $(GO) build -o bin/courier-authpam ./cmd/courier-authpam
 
 deps:
 	bash scripts/install-test-deps.sh

@@ -115,7 +115,7 @@ func New(o Options) (*App, error) {
 	for _, w := range a.authSetup.Warnings {
 		a.log.Warn("authentication", "warning", w)
 	}
-	a.throttle = auth.NewThrottle(auth.ThrottleConfig{}, time.Now)
+	a.throttle = auth.NewThrottle(a.authSetup.Throttle, time.Now)
 	return a, nil
 }
 

@@ -114,6 +114,7 @@ func (a *App) newSMTPHandler(service string) netx.Handler {
 		Log:        a.log.With("service", service),
 		Settings:   func() server.Settings { return a.smtpSettings(service) },
 		Auth:       core.chain,
+		Throttle:   a.Throttle(),
 		Router:     core.resolver,
 		Queue:      core.queue,
 		OnShutdown: core.release,

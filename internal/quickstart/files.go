@@ -46,6 +46,15 @@ authdaemonvar={{.Run}}/authdaemon
 DEBUG_LOGIN=0
 DEFAULTOPTIONS=""
 LOGGEROPTS=""
+# Failed logins, counted per remote address and per account across IMAP, POP3, SMTP AUTH
+# and webmail (ours; Courier has no such setting): LOGIN_THROTTLE_FREE failures pass,
+# then each waits LOGIN_THROTTLE_DELAY, doubling up to LOGIN_THROTTLE_MAXDELAY; after
+# LOGIN_THROTTLE_LOCKOUT failures logins are refused for LOGIN_THROTTLE_LOCKOUT_TIME.
+LOGIN_THROTTLE_FREE=3
+LOGIN_THROTTLE_DELAY=1s
+LOGIN_THROTTLE_MAXDELAY=16s
+LOGIN_THROTTLE_LOCKOUT=10
+LOGIN_THROTTLE_LOCKOUT_TIME=5m
 `,
 
 	"esmtpd": `# esmtpd: the SMTP server on port 25 (mail from other servers).

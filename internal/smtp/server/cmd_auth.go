@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+	"time"
 
 	"courier/internal/auth"
 	"courier/internal/auth/sasl"
@@ -35,6 +36,30 @@ func (ss *session) cmdAuth(arg string) bool {
 	if !offered {
 		ss.replyf(504, "5.5.4", "Unrecognized authentication type.")
 		return !ss.badCommand()
+	}
+	th := ss.s.o.Throttle
+	remote := ""
+	if ss.remote.IsValid() {
+		remote = ss.remote.String()
+	}
+	if th != nil {
+		// The account is not known before the exchange: the address's own count decides here,
+		// the account's is charged on failure.
+		d, err := th.Check(remote, "")
+		if err != nil {
+			ss.log.Info("AUTH refused: too many failures", "mech", mech)
+			ss.replyf(454, "4.7.0", "Too many failed logins, try again later.")
+			return true
+		}
+		if d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-ss.ctx.Done():
+				t.Stop()
+				return false
+			}
+		}
 	}
 	srv := sasl.New(ss.saslConfig())
 	var init []byte
@@ -85,11 +110,17 @@ func (ss *session) cmdAuth(arg string) bool {
 			ss.replyf(501, "5.5.2", "Malformed authentication data.")
 		default:
 			ss.log.Info("AUTH failed", "mech", mech, "err", err)
+			if th != nil && !errors.Is(err, auth.ErrDisabled) {
+				th.Failure(remote, "")
+			}
 			ss.replyf(535, "5.7.8", "Authentication failed.")
 		}
 		return !ss.badCommand()
 	}
 	a := srv.Account()
+	if th != nil {
+		th.Success(remote, a.Address)
+	}
 	ss.authUser, ss.authMech, ss.relay = a.Address, mech, true
 	ss.log.Info("AUTH", "mech", mech, "user", a.Address)
 	ss.replyf(235, "2.7.0", "Authentication successful.")

@@ -94,6 +94,9 @@ type Options struct {
 	Log      *slog.Logger
 	Settings func() Settings // read at the start of every session (reload takes effect)
 	Auth     auth.Module     // for AUTH (the auth chain)
+	// Throttle slows down repeated failed AUTH attempts (shared with the other protocols);
+	// nil disables it.
+	Throttle *auth.Throttle
 	Router   Router
 	Queue    Spool
 	Now      func() time.Time

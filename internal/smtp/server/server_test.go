@@ -432,3 +432,47 @@ func readReply(t *testing.T, br *bufio.Reader) string {
 		}
 	}
 }
+
+// TestAuthThrottle: 20 wrong passwords from one address. After LOGIN_THROTTLE_LOCKOUT
+// failures AUTH answers 454 4.7.0 (temporary: RFC 4954 §6) even for the right password, on
+// every connection from that address, and the lockout is shared with the other protocols.
+func TestAuthThrottle(t *testing.T) {
+	t.Parallel()
+	s := testutil.Start(t, testutil.Options{Edit: func(t testing.TB, dir string) {
+		appendFile(t, filepath.Join(dir, "authdaemonrc"), "LOGIN_THROTTLE_FREE=3\nLOGIN_THROTTLE_DELAY=1ms\n"+
+			"LOGIN_THROTTLE_MAXDELAY=4ms\nLOGIN_THROTTLE_LOCKOUT=10\nLOGIN_THROTTLE_LOCKOUT_TIME=1h\n")
+	}})
+	var replies []string
+	for conn := 0; conn < 2; conn++ {
+		c := ehlo(t, s, "submission")
+		for i := 0; i < 10; i++ {
+			c.Send("AUTH PLAIN " + plain("demo@example.test", fmt.Sprint("wrong", conn, i)))
+			l, err := c.ReadLine()
+			if err != nil {
+				t.Fatal(err)
+			}
+			replies = append(replies, l)
+		}
+		c.Send("QUIT")
+	}
+	for i, l := range replies {
+		want := "535 5.7.8 Authentication failed."
+		if i >= 10 {
+			want = "454 4.7.0 Too many failed logins, try again later."
+		}
+		if l != want {
+			t.Errorf("attempt %d: %q, want %q", i+1, l, want)
+		}
+	}
+	c := ehlo(t, s, "submission")
+	c.Transcript(`
+		C: AUTH PLAIN ` + plain("demo@example.test", "demo-Pass-1") + `
+		S: 454 4.7.0 Too many failed logins, try again later.`)
+	p := testutil.Dial(t, s.MustAddr(t, "pop3"))
+	p.Transcript(`
+		S~ ^\+OK
+		C: USER demo@example.test
+		S: +OK Password required.
+		C: PASS demo-Pass-1
+		S: -ERR [SYS/TEMP] Too many failed logins, try again later.`)
+}
