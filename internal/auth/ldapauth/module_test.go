@@ -176,6 +176,15 @@ func TestLogin(t *testing.T) {
 			t.Errorf("%q: err = %v, want %v", c.user, err, c.want)
 		}
 	}
+	// Names no account can have (NUL, line breaks, 10 kB) stop at the chain with the answer
+	// an unknown user gets; quotes and a long name reach the directory as escaped data.
+	chain := auth.NewChain(nil, m)
+	for _, u := range []string{"joe@example.com\x00", "joe\x00*", "joe@example.com\n(uid=*)", strings.Repeat("*", 10240),
+		`"joe"@example.com`, "joe'@example.com", strings.Repeat("(", 300)} {
+		if _, err := chain.Authenticate(ctx, login(u, "joe pw")); !errors.Is(err, auth.ErrNoUser) {
+			t.Errorf("chain login %.40q: %v", u, err)
+		}
+	}
 	// The filter metacharacters of a real address are matched literally.
 	if a, err := m.Authenticate(ctx, login("st*r(x)@example.com", "joe pw")); err != nil || a.UID != 1004 {
 		t.Errorf("st*r: %+v %v", a, err)

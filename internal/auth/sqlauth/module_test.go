@@ -249,6 +249,22 @@ func TestInjection(t *testing.T) {
 				t.Errorf("login %q: %v", u, err)
 			}
 		}
+		// Filter and glob characters reach the database as plain data too.
+		for _, u := range []string{"*", "(", ")", "*)(uid=*", "alice@example.com)", "alice(@example.com",
+			strings.Repeat("x", 200)} {
+			if _, err := m.Authenticate(ctx, login(u, alicePW)); !errors.Is(err, auth.ErrNoUser) {
+				t.Errorf("login %q: %v", u, err)
+			}
+		}
+		// Names no account can have (NUL, line breaks, 10 kB) stop at the chain, before any
+		// module sees them, with the same answer as an unknown user.
+		chain := auth.NewChain(nil, m)
+		for _, u := range []string{"alice@example.com\x00", "alice\x00@example.com", "alice@example.com\n",
+			"alice@example.com\r\nx", strings.Repeat("a", 10240) + "@example.com"} {
+			if _, err := chain.Authenticate(ctx, login(u, alicePW)); !errors.Is(err, auth.ErrNoUser) {
+				t.Errorf("chain login %.40q: %v", u, err)
+			}
+		}
 		// The hostile name is an account like any other.
 		a, err := m.Authenticate(ctx, login(evilID, "evil pw"))
 		if err != nil || a.Address != evilID {
