@@ -10,7 +10,8 @@
 // waits for the next line. The open folder is a store.Mailbox view; changes others make
 // are reported (EXPUNGE, EXISTS, FETCH FLAGS) only by the commands that report them in
 // Courier (NOOP, EXPUNGE, MOVE, IDLE), so message numbers change only there. The session
-// holds no lock while it writes to the client.
+// holds no lock while it writes to the client. An ADD upload is streamed to the store as it
+// arrives, never held whole, and APPENDLIMIT bounds what is stored.
 //
 // Switching to SMAP on the IMAP port (Courier's imaplogin/imapd): the IMAP greeting and
 // CAPABILITY list "SMAP1" when SMAP_CAPABILITY is set. A client that wants SMAP sends its
@@ -54,7 +55,8 @@ type Config struct {
 	ACL ACLStore
 	// Env holds the IMAP_* settings in force: IMAP_KEYWORDS (keywords on when set and not "0", as with Courier),
 	// IMAP_ENHANCEDIDLE (report changes during IDLE at once), IMAP_IDLE_TIMEOUT (seconds
-	// between checks during plain IDLE, default 60).
+	// between checks during plain IDLE, default 60), APPENDLIMIT (the largest message ADD
+	// stores, in bytes; default 64 MiB, as IMAP APPEND).
 	Env map[string]string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -63,10 +65,6 @@ type Config struct {
 	// Sendmail sends a message added with MAILFROM/RCPTTO (ADD's send-and-save). nil means
 	// sending is not available and such an ADD fails.
 	Sendmail func(ctx context.Context, from string, rcpts []string, notify string, msg io.Reader) error
-	// IdleTimeout ends a session that sends nothing for this long while it is not in IDLE;
-	// zero means no limit (standard input). Courier's is 30 minutes. Only enforced when in
-	// has a deadline (the caller sets it); kept here for the caller's reference.
-	IdleTimeout time.Duration
 }
 
 // session is one SMAP session.
@@ -85,15 +83,29 @@ type session struct {
 	msgs   []store.Message // the view as the client knows it (message n is msgs[n-1])
 	rights string          // the user's rights on the open folder
 
-	add addState
-	err error // first write error
+	add         addState
+	appendLimit int64 // APPENDLIMIT: the largest message ADD stores
+	err         error // first write error
 }
 
 // errQuit ends a session after LOGOUT.
 var errQuit = errors.New("smap: logout")
 
+// DefaultAppendLimit is the largest message ADD stores when APPENDLIMIT is not set: the
+// default of IMAP APPEND, so both protocols on one account take the same messages.
+const DefaultAppendLimit = 64 << 20
+
 // Serve runs one SMAP session until LOGOUT or end of input (then it returns nil silently,
 // like Courier). The caller owns st.
+//
+// out may be a *bufio.Writer: Serve then writes into it directly, and each flush reaches
+// the writer below it. Any other writer gets a buffer of Serve's own.
+//
+// Serve sets no deadlines: a caller on a network connection enforces its idle limit
+// through in (the IMAP server pushes the read deadline 30 minutes ahead of every read, as
+// for a logged-in IMAP session). When a read times out, Serve says
+// "* BYE Disconnected for inactivity." and returns the error; when it times out because
+// ctx was cancelled (the server stopping), Serve says goodbye and returns nil.
 func Serve(ctx context.Context, in *bufio.Reader, out io.Writer, st store.Store, cfg Config) error {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -101,8 +113,18 @@ func Serve(ctx context.Context, in *bufio.Reader, out io.Writer, st store.Store,
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &session{ctx: ctx, cfg: cfg, st: st, r: in, w: bufio.NewWriterSize(out, 16<<10), log: cfg.Log}
+	// A buffer wrapped around the caller's buffer would make our flushes stop in the
+	// caller's, where nothing flushes them until the session ends.
+	w, ok := out.(*bufio.Writer)
+	if !ok {
+		w = bufio.NewWriterSize(out, 16<<10)
+	}
+	s := &session{ctx: ctx, cfg: cfg, st: st, r: in, w: w, log: cfg.Log}
 	s.keywords = cfg.Env["IMAP_KEYWORDS"] != "" && cfg.Env["IMAP_KEYWORDS"] != "0"
+	s.appendLimit = DefaultAppendLimit
+	if n, err := strconv.ParseInt(strings.TrimSpace(cfg.Env["APPENDLIMIT"]), 10, 64); err == nil && n > 0 {
+		s.appendLimit = n
+	}
 	defer s.closeFolder()
 	s.writes("+OK SMAP1 LOGIN Ok.\n")
 	for {
@@ -117,7 +139,7 @@ func Serve(ctx context.Context, in *bufio.Reader, out io.Writer, st store.Store,
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
-			return err
+			return s.readFailed(err)
 		}
 		if err := s.command(line); err != nil {
 			if errors.Is(err, errQuit) {
@@ -127,12 +149,30 @@ func Serve(ctx context.Context, in *bufio.Reader, out io.Writer, st store.Store,
 				_ = s.flush()
 				return nil
 			}
-			return err
+			return s.readFailed(err)
 		}
 		if s.err != nil {
 			return s.err
 		}
 	}
+}
+
+// readFailed ends the session after the client's input failed. A read that timed out is
+// the caller's idle limit, or the server stopping (it cuts reads short): the client is
+// told which, as an IMAP client is.
+func (s *session) readFailed(err error) error {
+	var te interface{ Timeout() bool }
+	if !errors.As(err, &te) || !te.Timeout() {
+		return err
+	}
+	if s.ctx.Err() != nil {
+		s.writes("* BYE Courier-SMAP server shutting down\n")
+		_ = s.flush()
+		return nil // a shutdown, not a failure
+	}
+	s.writes("* BYE Disconnected for inactivity.\n")
+	_ = s.flush()
+	return err
 }
 
 // readLine reads one command line without its end. An overlong line is cut to MaxLine

@@ -1,8 +1,14 @@
 package server
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"io"
+	"net"
+	"strconv"
 	"strings"
+	"time"
 
 	"courier/internal/auth"
 )
@@ -63,24 +69,65 @@ func (ss *session) smapCommand() {
 	}
 }
 
-// runSMAP hands the logged-in connection to the SMAP session.
+// runSMAP hands the logged-in connection to the SMAP session. The session writes into
+// ss.w (smap.Serve flushes it to the connection) and reads through smapInput, which keeps
+// the idle limit of a logged-in IMAP session.
 func (ss *session) runSMAP() {
 	if err := ss.flush(); err != nil {
 		ss.state = stateLogout
 		return
 	}
-	env := map[string]string{}
-	if ss.set.Keywords {
-		env["IMAP_KEYWORDS"] = "1"
-	}
-	err := ss.srv.cfg.SMAP(ss.ctx, ss.br, ss.w, ss.st, SMAPSession{
-		User: ss.user, Groups: ss.groups(), Maildir: ss.maildir, Env: env,
+	err := ss.srv.cfg.SMAP(ss.ctx, ss.smapInput(), ss.w, ss.st, SMAPSession{
+		User: ss.user, Groups: ss.groups(), Maildir: ss.maildir, Env: ss.smapEnv(),
 	})
 	ss.flush()
 	if err != nil {
 		ss.log.Info("smap session", "err", err)
 	}
 	ss.state = stateLogout
+}
+
+// smapEnv is the imapd settings the SMAP session honours, in the form `courier imapd`
+// passes them from its environment on standard input.
+func (ss *session) smapEnv() map[string]string {
+	env := map[string]string{
+		"IMAP_KEYWORDS":     "0",
+		"IMAP_IDLE_TIMEOUT": strconv.Itoa(int(ss.set.IdleTimeout / time.Second)),
+		"APPENDLIMIT":       strconv.FormatInt(ss.set.AppendLimit, 10),
+	}
+	if ss.set.Keywords {
+		env["IMAP_KEYWORDS"] = "1"
+	}
+	return env
+}
+
+// smapInput returns what the SMAP session reads: first the bytes the client sent after
+// its login that are already buffered, then the connection, whose read deadline is pushed
+// authTimeout ahead before every read. Without that the deadline of the login command
+// (preAuthTimeout) would stay and end the session a minute after login; with it the
+// session follows the rule of a logged-in IMAP session (RFC 3501 §5.4: at least 30
+// minutes without a word from the client), in IDLE and in an upload too.
+func (ss *session) smapInput() *bufio.Reader {
+	pending, _ := ss.br.Peek(ss.br.Buffered())
+	src := io.MultiReader(bytes.NewReader(bytes.Clone(pending)), idleReader{ctx: ss.ctx, c: ss.conn, timeout: authTimeout})
+	return bufio.NewReaderSize(src, readBufSize)
+}
+
+// idleReader reads from a connection with a fresh read deadline for every read.
+type idleReader struct {
+	ctx     context.Context
+	c       net.Conn
+	timeout time.Duration
+}
+
+func (r idleReader) Read(p []byte) (int, error) {
+	_ = r.c.SetReadDeadline(time.Now().Add(r.timeout))
+	// The server stops a session by setting a past read deadline; if that happened just
+	// before ours, ours must not undo it.
+	if r.ctx.Err() != nil {
+		_ = r.c.SetReadDeadline(time.Now())
+	}
+	return r.c.Read(p)
 }
 
 // smapWords splits an SMAP command line: words separated by spaces, a word in double
