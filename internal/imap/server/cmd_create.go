@@ -90,7 +90,10 @@ func (ss *session) createParams() ([]string, error) {
 	return uses, nil
 }
 
-// cmdDelete: RFC 3501 §6.3.4.
+// cmdDelete: RFC 3501 §6.3.4. The selected folder cannot be deleted, as in Courier: the
+// session would otherwise lose its selected state without the client being told (RFC 3501
+// has no response for it but BYE; RFC 7162 §3.2.11's OK [CLOSED] is for a client that
+// selects again), and its next command would fail for no reason it can see.
 func (ss *session) cmdDelete(bool) *status {
 	if err := ss.r.SP(); err != nil {
 		return wireErr(err)
@@ -102,11 +105,11 @@ func (ss *session) cmdDelete(bool) *status {
 	if err := ss.r.End(); err != nil {
 		return wireErr(err)
 	}
+	if ss.sel != nil && ss.sel.name == name {
+		return no("", "Cannot delete currently-open folder.")
+	}
 	if name == "INBOX" {
 		return no("CANNOT", "Cannot delete this folder.")
-	}
-	if ss.sel != nil && ss.sel.name == name {
-		ss.closeSelected(false)
 	}
 	if err := ss.st.Delete(name); err != nil {
 		return storeErr(err, "DELETE")
@@ -116,7 +119,8 @@ func (ss *session) cmdDelete(bool) *status {
 }
 
 // cmdRename: RFC 3501 §6.3.5. Renaming INBOX (which RFC 3501 defines as moving its
-// messages) is refused, as Courier does.
+// messages) is refused, as Courier does; so is renaming the selected folder or one above
+// it, which would pull the selected folder from under the session (see cmdDelete).
 func (ss *session) cmdRename(bool) *status {
 	if err := ss.r.SP(); err != nil {
 		return wireErr(err)
@@ -142,7 +146,7 @@ func (ss *session) cmdRename(bool) *status {
 		return no("ALREADYEXISTS", "INBOX already exists!")
 	}
 	if ss.sel != nil && (ss.sel.name == from || strings.HasPrefix(ss.sel.name, from+".")) {
-		ss.closeSelected(false)
+		return no("", "Can't RENAME the currently-open folder.")
 	}
 	if err := ss.st.Rename(from, to); err != nil {
 		return storeErr(err, "RENAME")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"io"
 	"strconv"
 	"time"
@@ -41,7 +42,10 @@ func (ss *session) cmdFetch(uid bool) *status {
 	}
 	needContent, setsSeen := false, false
 	for i := range items {
-		needContent = needContent || items[i].needsContent()
+		// RFC822.SIZE alone needs no content: the store keeps each message's size once
+		// measured (messageSize), so "FETCH 1:* (UID FLAGS RFC822.SIZE)", which clients send
+		// on every SELECT, does not read the folder.
+		needContent = needContent || (items[i].needsContent() && items[i].name != "RFC822.SIZE")
 		setsSeen = setsSeen || items[i].setsSeen()
 	}
 	if ss.sel.readOnly {
@@ -126,8 +130,12 @@ func (ss *session) fetchOne(i int, items []fetchItem, needContent bool) error {
 			b = d.In(time.Local).AppendFormat(b, "02-Jan-2006 15:04:05 -0700")
 			b = append(b, '"')
 		case "RFC822.SIZE":
+			n, err := ss.messageSize(s.mb, m.UID, msg.root)
+			if err != nil {
+				return err
+			}
 			b = append(b, "RFC822.SIZE "...)
-			b = appendUint(b, uint64(msg.root.Size))
+			b = appendUint(b, uint64(n))
 		case "ENVELOPE":
 			b = append(b, "ENVELOPE "...)
 			b = append(b, bodystruct.Envelope(msg.root.Header)...)
@@ -177,6 +185,49 @@ func (ss *session) fetchOne(i int, items []fetchItem, needContent bool) error {
 	}
 	w.WriteString(")\r\n")
 	return nil
+}
+
+// sizeCacher is implemented by mailboxes that keep each message's RFC822.SIZE once
+// measured, across sessions (maildirstore keeps it in its index).
+type sizeCacher interface {
+	VirtualSize(uid store.UID, measure func() (int64, error)) (int64, error)
+}
+
+// messageSize returns a message's RFC822.SIZE: the size of the message with CRLF line ends
+// (RFC 3501 §6.4.5), as the MIME parser counts it (a line ending counts as CRLF, as Courier's
+// rfc2045 does). That is neither the size of the stored file (Courier stores LF line ends)
+// nor its ",S=" field (the same LF size, for quotas): it needs the line count, so the message
+// is read once, then the store's cache answers. root, when the message is already parsed,
+// saves the read.
+func (ss *session) messageSize(mb store.Mailbox, uid store.UID, root *mime.Part) (int64, error) {
+	measure := func() (int64, error) {
+		if root != nil {
+			return root.Size, nil
+		}
+		c, err := mb.OpenMessage(uid)
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		return measureContent(c)
+	}
+	if sc, ok := mb.(sizeCacher); ok {
+		n, err := sc.VirtualSize(uid, measure)
+		if err != nil {
+			return 0, fmt.Errorf("size of UID %d: %w", uid, err)
+		}
+		return n, nil
+	}
+	return measure()
+}
+
+// measureContent computes RFC822.SIZE from a message's content.
+func measureContent(c store.Content) (int64, error) {
+	root, err := mime.Parse(c, c.Size())
+	if err != nil {
+		return 0, fmt.Errorf("parse message: %w", err)
+	}
+	return root.Size, nil
 }
 
 // writeSection writes a body section as a literal, streaming it from the message.

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"courier/internal/imap/wire"
-	"courier/internal/store"
 )
 
 // specialUses maps the usual folder names below INBOX to RFC 6154 attributes; quickstart
@@ -334,97 +333,6 @@ func foldernameEncode(p string) string {
 		}
 	}
 	return b.String()
-}
-
-// statusResponse writes one STATUS response for a folder; nothing when it cannot be
-// looked at (LIST-STATUS skips such folders; STATUS answers NO).
-func (ss *session) statusResponse(name string, items []string) error {
-	st, size, err := ss.folderStatus(name, contains(items, "SIZE"))
-	if err != nil {
-		return err
-	}
-	b := []byte("* STATUS ")
-	b = ss.quoteName(b, name)
-	b = append(b, " ("...)
-	for i, it := range items {
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		b = append(b, it...)
-		b = append(b, ' ')
-		var v uint64
-		switch it {
-		case "MESSAGES":
-			v = uint64(st.Messages)
-		case "RECENT":
-			v = uint64(st.Recent)
-		case "UIDNEXT":
-			v = uint64(st.UIDNext)
-		case "UIDVALIDITY":
-			v = uint64(st.UIDValidity)
-		case "UNSEEN":
-			v = uint64(st.Unseen)
-		case "SIZE":
-			v = uint64(size)
-		}
-		b = appendUint(b, v)
-	}
-	b = append(b, ")\r\n"...)
-	ss.writeRaw(b)
-	return nil
-}
-
-// folderStatus returns a folder's counters: the session's own view for the selected one
-// (as Courier does), else a fresh look.
-func (ss *session) folderStatus(name string, wantSize bool) (store.Status, int64, error) {
-	if ss.sel != nil && ss.sel.name == name {
-		s := ss.sel
-		st := s.mb.Status()
-		st.Messages = len(s.msgs)
-		st.Recent = s.recent()
-		st.Unseen = 0
-		var size int64
-		for i := range s.msgs {
-			if s.msgs[i].Flags&store.Seen == 0 {
-				st.Unseen++
-			}
-			if wantSize {
-				n, err := ss.virtualSize(s.mb, s.msgs[i].UID)
-				if err != nil {
-					return st, 0, err
-				}
-				size += n
-			}
-		}
-		return st, size, nil
-	}
-	if sp, ok := ss.st.(statusPeeker); ok && !wantSize {
-		st, err := sp.PeekStatus(name)
-		return st, 0, err
-	}
-	mb, err := ss.st.Open(name)
-	if err != nil {
-		return store.Status{}, 0, err
-	}
-	defer mb.Close()
-	st := mb.Status()
-	var size int64
-	if wantSize {
-		for _, m := range mb.Messages() {
-			n, err := ss.virtualSize(mb, m.UID)
-			if err != nil {
-				return st, 0, err
-			}
-			size += n
-		}
-	}
-	return st, size, nil
-}
-
-// statusPeeker is implemented by stores that can report a folder's counters without
-// opening a view (which would claim its \Recent messages).
-type statusPeeker interface {
-	PeekStatus(name string) (store.Status, error)
 }
 
 func contains(list []string, s string) bool {

@@ -116,9 +116,9 @@ func (s *Server) ServeConn(ctx context.Context, c *netx.Conn) {
 }
 
 // ServeStdio runs a pre-authenticated session on in and out (what `courier imapd` does
-// after a login stage, or under a tunnel): it greets "* PREAUTH Ready." in the
-// authenticated state on st, which it does not close. At the end of input it stops
-// silently.
+// after a login stage, or under a tunnel): it purges old Trash messages (IMAP_EMPTYTRASH),
+// then greets "* PREAUTH Ready." in the authenticated state on st, which it does not close.
+// At the end of input it stops silently.
 func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, st store.Store, maildir, user string, set *Settings) error {
 	ss := newSession(s, ctx, s.cfg.Log, set)
 	ss.stdio = true
@@ -127,6 +127,9 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, st
 	ss.setupReader()
 	ss.st, ss.maildir, ss.user = st, maildir, user
 	ss.state = stateAuth
+	// Courier's imapd empties Trash at start, before its greeting. The store is the caller's,
+	// so finish (which purges owned stores at logout) does not do it here.
+	ss.emptyTrash()
 	ss.untagged("PREAUTH Ready.")
 	ss.run()
 	ss.finish()

@@ -2,14 +2,26 @@ package server
 
 import (
 	"time"
-
-	"courier/internal/store"
 )
 
-// emptyTrash purges old messages at logout as IMAP_EMPTYTRASH asks ("Trash:7": messages in
-// INBOX.Trash older than 7 days, by internal date).
+// trashPurger is implemented by stores that can drop a folder's old messages the way
+// Courier's IMAP_EMPTYTRASH does, by the time each was put into the folder (maildirstore).
+type trashPurger interface {
+	Purge(name string, before time.Time) (int, error)
+}
+
+// emptyTrash purges old messages as IMAP_EMPTYTRASH asks ("Trash:7": the messages put into
+// INBOX.Trash more than 7 days ago). Courier's imapd does it when the session starts, before
+// its greeting (and its SMAP server at the end too); age goes by when a message was moved
+// into the folder (its file's ctime), not by its internal date: a month-old message deleted
+// today stays in Trash for the days configured. A number of days below 1 means 1, as in
+// Courier.
 func (ss *session) emptyTrash() {
 	if ss.st == nil || len(ss.set.EmptyTrash) == 0 {
+		return
+	}
+	p, ok := ss.st.(trashPurger)
+	if !ok {
 		return
 	}
 	now := ss.srv.cfg.Now()
@@ -18,22 +30,14 @@ func (ss *session) emptyTrash() {
 		if folder == "INBOX" {
 			name = "INBOX"
 		}
-		mb, err := ss.st.Open(name)
+		days = max(days, 1)
+		n, err := p.Purge(name, now.Add(-time.Duration(days)*24*time.Hour))
 		if err != nil {
+			ss.log.Warn("emptytrash", "folder", name, "err", err)
 			continue
 		}
-		cutoff := now.Add(-time.Duration(days) * 24 * time.Hour)
-		var old []store.UID
-		for _, m := range mb.Messages() {
-			if d, err := mb.InternalDate(m.UID); err == nil && d.Before(cutoff) {
-				old = append(old, m.UID)
-			}
+		if n > 0 {
+			ss.log.Info("emptytrash", "folder", name, "purged", n)
 		}
-		if len(old) > 0 {
-			if _, err := mb.Expunge(old); err != nil {
-				ss.log.Warn("emptytrash", "folder", name, "err", err)
-			}
-		}
-		mb.Close()
 	}
 }

@@ -233,7 +233,10 @@ func (ss *session) applyExpunged(uids []store.UID) {
 
 // resolveSet turns a sequence set (or a UID set) into the indexes of the view's messages
 // it names, in ascending order. Numbers that name no message are skipped (RFC 3501 §6.4.8
-// for UIDs; Courier does the same for sequence numbers beyond the last).
+// for UIDs; Courier does the same for sequence numbers beyond the last). The set is first
+// brought to normal form (sorted, disjoint ranges), then each range is located by binary
+// search in the view (sorted by UID): the cost is O(ranges × log messages + result), not
+// messages × ranges, whatever the client sends.
 func (ss *session) resolveSet(set wire.SeqSet, uid bool) []int {
 	s := ss.sel
 	n := len(s.msgs)
@@ -242,32 +245,19 @@ func (ss *session) resolveSet(set wire.SeqSet, uid bool) []int {
 	}
 	var out []int
 	if !uid {
-		rs := set.Resolve(uint32(n))
-		mark := make([]bool, n)
-		for _, r := range rs {
-			lo, hi := int(r.Lo), int(r.Hi)
-			if lo < 1 {
-				lo = 1
-			}
-			if hi > n {
-				hi = n
-			}
+		for _, r := range set.Resolve(uint32(n)) {
+			lo, hi := int64(r.Lo), int64(r.Hi)
+			lo = max(lo, 1)
+			hi = min(hi, int64(n))
 			for i := lo; i <= hi; i++ {
-				mark[i-1] = true
-			}
-		}
-		for i, m := range mark {
-			if m {
-				out = append(out, i)
+				out = append(out, int(i-1))
 			}
 		}
 		return out
 	}
-	maxUID := uint32(s.msgs[n-1].UID)
-	rs := set.Resolve(maxUID)
-	for i := range s.msgs {
-		u := uint32(s.msgs[i].UID)
-		if rs.Contains(u) {
+	for _, r := range set.Resolve(uint32(s.msgs[n-1].UID)) {
+		i := sort.Search(n, func(i int) bool { return uint32(s.msgs[i].UID) >= r.Lo })
+		for ; i < n && uint32(s.msgs[i].UID) <= r.Hi; i++ {
 			out = append(out, i)
 		}
 	}

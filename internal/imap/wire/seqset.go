@@ -57,11 +57,15 @@ func (r *Reader) seqNumber() (uint32, error) {
 	return n, nil
 }
 
-// Resolve returns the set with "*" replaced by max and each range ordered low to high.
-// RFC 3501 §6.4.8: "*" is the largest number in use; with an empty mailbox it matches
-// nothing useful, so max 0 leaves ranges that match no message.
+// Resolve returns the set with "*" replaced by max, in normal form: each range ordered low
+// to high, the ranges sorted and merged where they overlap or touch, so that the result
+// names every number once and Contains can search it. RFC 3501 §6.4.8: "*" is the largest
+// number in use; with an empty mailbox it matches nothing useful, so max 0 leaves ranges
+// that match no message. A client may send the same numbers many times over ("1:*,1:*,…"):
+// the normal form is never longer than the set given, and is usually far shorter.
 func (s SeqSet) Resolve(max uint32) SeqSet {
 	out := make(SeqSet, len(s))
+	sorted := true
 	for i, r := range s {
 		if r.Lo == Star {
 			r.Lo = max
@@ -73,18 +77,34 @@ func (s SeqSet) Resolve(max uint32) SeqSet {
 			r.Lo, r.Hi = r.Hi, r.Lo
 		}
 		out[i] = r
-	}
-	return out
-}
-
-// Contains reports whether n is in a resolved set.
-func (s SeqSet) Contains(n uint32) bool {
-	for _, r := range s {
-		if n >= r.Lo && n <= r.Hi {
-			return true
+		if i > 0 && r.Lo < out[i-1].Lo {
+			sorted = false
 		}
 	}
-	return false
+	if !sorted {
+		sort.Slice(out, func(i, j int) bool { return out[i].Lo < out[j].Lo })
+	}
+	// Merge overlapping and adjacent ranges in place (Hi+1 may wrap at MaxUint32: compare
+	// without adding).
+	n := 0
+	for _, r := range out {
+		if n > 0 && (r.Lo <= out[n-1].Hi || r.Lo-out[n-1].Hi == 1) {
+			if r.Hi > out[n-1].Hi {
+				out[n-1].Hi = r.Hi
+			}
+			continue
+		}
+		out[n] = r
+		n++
+	}
+	return out[:n]
+}
+
+// Contains reports whether n is in a set returned by Resolve: a binary search over its
+// sorted, disjoint ranges, O(log ranges) whatever the client sent.
+func (s SeqSet) Contains(n uint32) bool {
+	i := sort.Search(len(s), func(i int) bool { return s[i].Hi >= n })
+	return i < len(s) && s[i].Lo <= n
 }
 
 // Dynamic reports whether the set uses "*".

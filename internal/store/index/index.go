@@ -18,7 +18,7 @@
 //	 16 highestmodseq u64          24 expunge floor u64 (log complete above it)
 //	 32 message count u32          36 expunge log entries u32
 //	 40 keyword names bytes u32    44 keyword sets bytes u32
-//	 48 names bytes u32            52 extension bytes u32 (0 in version 1)
+//	 48 names bytes u32            52 extension bytes u32
 //	 56 stamps: new, cur, uiddb mtime (ns), uiddb size, keywords dir mtime (5 × i64)
 //	 96 CRC-32C of the body        100 CRC-32C of header bytes 0..99
 //	body:
@@ -28,7 +28,12 @@
 //	  expunge log, entries × 16: uid u32, 0 u32, modseq u64; oldest first
 //	  keyword names, each ending in "\n"; keyword sets, each a uvarint count then as many
 //	    uvarint indexes into the names (set n ≥ 1 is the n-th); names: the file names
-//	  extension (reserved for cached envelopes and sort keys)
+//	  extension: sections, each a 4-byte tag, a u32 payload length and the payload; a reader
+//	    skips tags it does not know (the first writers wrote none). Known:
+//	    "VSZ1": count × u32, each record's IMAP size (RFC822.SIZE: the message with CRLF line
+//	      ends, which the LF file's size and its ,S= field do not give), in record order;
+//	      MaxUint32: not measured yet. Written only when some size is known.
+//	  (reserved for cached envelopes and sort keys: further sections)
 //
 // Opening reads the file with one read and decodes the fixed-size records into one slice
 // (no per-message allocation); names stay in the read buffer. Mod-sequences are at least the
@@ -111,7 +116,11 @@ type rec struct {
 	date    uint32
 	kw      uint32
 	modseq  uint64
+	vsize   uint32 // IMAP size (the VSZ1 extension); MaxUint32: unknown
 }
+
+// vszTag names the extension section of IMAP sizes.
+const vszTag = "VSZ1"
 
 const (
 	bitNew   = 1
@@ -189,6 +198,21 @@ func (ix *Index) At(i int) Entry {
 
 // Keywords returns the keywords of the i-th message (shared: do not modify).
 func (ix *Index) Keywords(i int) []string { return ix.kwSets[ix.recs[i].kw] }
+
+// VSize returns the i-th message's IMAP size (RFC822.SIZE) when it was recorded by SetVSize.
+// It stays valid while the message's base name does: flags changes keep it, a different
+// file under the same UID drops it.
+func (ix *Index) VSize(i int) (int64, bool) {
+	v := ix.recs[i].vsize
+	return int64(v), v != math.MaxUint32
+}
+
+// SetVSize records the i-th message's IMAP size (sizes of 4 GiB and more are not cached).
+func (ix *Index) SetVSize(i int, n int64) {
+	if n >= 0 && n < math.MaxUint32 {
+		ix.recs[i].vsize = uint32(n)
+	}
+}
 
 // Set replaces the i-th message with e (same UID).
 func (ix *Index) Set(i int, e Entry) { ix.recs[i] = ix.encode(e) }
@@ -277,7 +301,7 @@ func (ix *Index) NextModSeq(now time.Time) uint64 {
 }
 
 func (ix *Index) encode(e Entry) rec {
-	r := rec{uid: e.UID, modseq: e.ModSeq, size: math.MaxUint32}
+	r := rec{uid: e.UID, modseq: e.ModSeq, size: math.MaxUint32, vsize: math.MaxUint32}
 	if e.New {
 		r.bits |= bitNew
 	}
@@ -365,7 +389,8 @@ func Decode(b []byte) (*Index, error) {
 	for i := range ix.recs {
 		r := body[off : off+RecordSize]
 		ix.recs[i] = rec{uid: le.Uint32(r), nameOff: le.Uint32(r[4:]), nameLen: le.Uint16(r[8:]), bits: le.Uint16(r[10:]) & bitNew,
-			size: le.Uint32(r[12:]), date: le.Uint32(r[16:]), kw: le.Uint32(r[20:]), modseq: le.Uint64(r[24:])}
+			size: le.Uint32(r[12:]), date: le.Uint32(r[16:]), kw: le.Uint32(r[20:]), modseq: le.Uint64(r[24:]),
+			vsize: math.MaxUint32}
 		off += RecordSize
 		if ix.recs[i].uid <= last || ix.recs[i].uid >= ix.NextUID && ix.NextUID != 0 {
 			return nil, corrupt("UIDs out of order")
@@ -406,13 +431,65 @@ func Decode(b []byte) (*Index, error) {
 		ix.kwSets = append(ix.kwSets, set)
 	}
 	ix.names = body[off : off+int(nl)]
+	off += int(nl)
 	for i := range ix.recs {
 		r := &ix.recs[i]
 		if uint64(r.nameOff)+uint64(r.nameLen) > nl || r.nameLen == 0 || int(r.kw) >= len(ix.kwSets) {
 			return nil, corrupt("record out of range")
 		}
 	}
+	if err := ix.decodeExtension(body[off : off+int(ext)]); err != nil {
+		return nil, err
+	}
 	return ix, nil
+}
+
+// decodeExtension reads the extension sections, skipping unknown ones.
+func (ix *Index) decodeExtension(b []byte) error {
+	le := binary.LittleEndian
+	for len(b) > 0 {
+		if len(b) < 8 {
+			return corrupt("extension header")
+		}
+		tag, n := string(b[:4]), uint64(le.Uint32(b[4:]))
+		b = b[8:]
+		if n > uint64(len(b)) {
+			return corrupt("extension length")
+		}
+		payload := b[:n]
+		b = b[n:]
+		if tag != vszTag {
+			continue
+		}
+		if n != uint64(len(ix.recs))*4 {
+			return corrupt("size cache length")
+		}
+		for i := range ix.recs {
+			ix.recs[i].vsize = le.Uint32(payload[4*i:])
+		}
+	}
+	return nil
+}
+
+// appendExtension appends the extension sections: the IMAP sizes, when any is known.
+func (ix *Index) appendExtension(b []byte) []byte {
+	known := false
+	for i := range ix.recs {
+		if ix.recs[i].vsize != math.MaxUint32 {
+			known = true
+			break
+		}
+	}
+	if !known {
+		return b
+	}
+	le := binary.LittleEndian
+	b = append(b, vszTag...)
+	b = le.AppendUint32(b, uint32(4*len(ix.recs)))
+	for i := range ix.recs {
+		b = le.AppendUint32(b, ix.recs[i].vsize)
+	}
+	return b
 }
 
 // Encode returns the index in its file format (names and keyword sets compacted).
@@ -449,7 +526,8 @@ func (ix *Index) Encode() []byte {
 	if len(kwNames) > 0 {
 		kwText = strings.Join(kwNames, "\n") + "\n"
 	}
-	total := HeaderSize + len(ix.recs)*RecordSize + len(ix.Expunges)*expSize + len(kwText) + len(sets) + namesLen
+	ext := ix.appendExtension(nil)
+	total := HeaderSize + len(ix.recs)*RecordSize + len(ix.Expunges)*expSize + len(kwText) + len(sets) + namesLen + len(ext)
 	b := make([]byte, HeaderSize, total)
 	copy(b, magic)
 	le.PutUint32(b[8:], ix.UIDValidity)
@@ -461,7 +539,7 @@ func (ix *Index) Encode() []byte {
 	le.PutUint32(b[40:], uint32(len(kwText)))
 	le.PutUint32(b[44:], uint32(len(sets)))
 	le.PutUint32(b[48:], uint32(namesLen))
-	le.PutUint32(b[52:], 0)
+	le.PutUint32(b[52:], uint32(len(ext)))
 	s := ix.Stamps
 	for i, v := range []int64{s.New, s.Cur, s.UIDDB, s.UIDDBSize, s.Keywords} {
 		le.PutUint64(b[56+8*i:], uint64(v))
@@ -492,6 +570,7 @@ func (ix *Index) Encode() []byte {
 	for i := range ix.recs {
 		b = append(b, ix.nameBytes(&ix.recs[i])...)
 	}
+	b = append(b, ext...)
 	le.PutUint32(b[96:], crc32.Checksum(b[HeaderSize:], castagnoli))
 	le.PutUint32(b[100:], crc32.Checksum(b[:100], castagnoli))
 	return b
