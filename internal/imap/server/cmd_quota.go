@@ -15,7 +15,7 @@ func (ss *session) quotaResponse(root string) *status {
 	}
 	var res []string
 	if q.LimitBytes > 0 {
-		res = append(res, "STORAGE "+strconv.FormatInt((q.Bytes+1023)/1024, 10)+" "+strconv.FormatInt(q.LimitBytes/1024, 10))
+		res = append(res, "STORAGE "+strconv.FormatInt((q.Bytes+1023)/1024, 10)+" "+strconv.FormatInt((q.LimitBytes+1023)/1024, 10))
 	}
 	if q.LimitMessages > 0 {
 		res = append(res, "MESSAGE "+strconv.FormatInt(q.Messages, 10)+" "+strconv.FormatInt(q.LimitMessages, 10))

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -174,7 +175,9 @@ func DeliverTo(dir string, r io.Reader, opt *DeliverOptions) (*Delivery, error) 
 		d.Name += InfoSep + NormalizeFlags(o.Flags)
 	}
 	var delta quota.Usage
-	if d.Quota != nil && !d.Quota.Spec.IsZero() {
+	// A message stored already flagged deleted (T) is not counted, as Courier counts
+	// none: its later removal subtracts nothing (quota.counts skips T-flagged files).
+	if d.Quota != nil && !d.Quota.Spec.IsZero() && !(o.Cur && strings.ContainsRune(o.Flags, 'T')) {
 		delta = quota.Usage{Bytes: size, Count: 1}
 	}
 	var linked bool

@@ -521,3 +521,27 @@ func setTestQuota(p string) error {
 	_, err := quota.Set(p, quota.Spec{Bytes: 1 << 40}, nil)
 	return err
 }
+
+// TestDeliverDeletedNotCounted: a message stored already flagged deleted (IMAP APPEND with
+// \Deleted) is not counted in maildirsize, as Courier counts none; its later removal must
+// then take nothing back, or the quota would creep up with every such message.
+func TestDeliverDeletedNotCounted(t *testing.T) {
+	m := newMD(t)
+	if _, err := quota.Set(m.Path(), quota.Spec{Bytes: 1000, Count: 10}, nil); err != nil {
+		t.Fatal(err)
+	}
+	in := m.Inbox()
+	if _, err := in.Deliver(strings.NewReader("12345"), &DeliverOptions{Cur: true, Flags: "T"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Deliver(strings.NewReader("123"), &DeliverOptions{Cur: true, Flags: "S"}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := quota.Check(m.Path(), quota.Usage{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Usage.Bytes != 3 || st.Usage.Count != 1 {
+		t.Errorf("usage %+v, want 3 bytes in 1 message (the deleted one not counted)", st.Usage)
+	}
+}
