@@ -231,6 +231,11 @@ func goimapScenario(t *testing.T, c *imapclient.Client, transcript *lockedBuffer
 	if err := c.Login("demo@example.test", "s3cret-pass").Wait(); err != nil {
 		t.Fatalf("LOGIN: %v", err)
 	}
+	// go-imap v2 beta.8 moves to the authenticated state in its reader goroutine, which
+	// may run just after Wait returns: give it a moment rather than race it.
+	for deadline := time.Now().Add(2 * time.Second); c.State() != imap.ConnStateAuthenticated && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if st := c.State(); st != imap.ConnStateAuthenticated {
 		t.Fatalf("state after LOGIN: %v", st)
 	}

@@ -8,6 +8,7 @@ import (
 	"courier/internal/auth"
 	"courier/internal/imap/server"
 	"courier/internal/netx"
+	"courier/internal/privsep"
 	"courier/internal/store"
 	"courier/internal/store/maildirstore"
 )
@@ -23,22 +24,97 @@ func (a *App) imapHandler(service string) netx.Handler {
 			return h
 		}
 	}
+	envs := &sessionEnvs{}
 	return server.New(server.Config{
 		Auth:     a.AuthChain(),
 		Throttle: a.Throttle(),
 		Open: func(_ context.Context, _ *auth.Account, path string) (store.Store, error) {
 			return maildirstore.Open(path, nil)
 		},
-		Settings: a.imapSettings(),
+		Settings: a.imapSettings(envs),
 		SMAP:     a.smapHandler(),
+		Handoff:  &imapHandoff{a: a, envs: envs, sp: privsep.New(privsep.Options{KillAfter: a.opts.DrainTimeout})},
 		Log:      a.log.With("service", service),
 		Hostname: meHostname(a.cfg.Dir),
 	})
 }
 
+// imapHandoff runs the sessions of accounts with a uid of their own in `courier imapd`
+// processes running as that uid, as Courier's imaplogin execs imapd (see internal/privsep
+// for when and how). The process gets the account's environment (AUTHENTICATED, MAILDIR,
+// …), the service's IMAP settings, IMAPLOGINTAG (or PROTOCOL=SMAP1 for an SMAP login) and
+// IMAP_TLS=1 when the client's connection is encrypted.
+type imapHandoff struct {
+	a    *App
+	envs *sessionEnvs
+	sp   *privsep.Spawner
+}
+
+// Serve implements server.Handoff.
+func (h *imapHandoff) Serve(ctx context.Context, s *server.HandoffSession) (bool, error) {
+	env := privsep.AccountEnv(s.Account, s.User, s.Maildir, s.Remote)
+	env = append(env, h.envs.get(h.a, s.Service, server.SessionSettings())...)
+	if s.SMAP {
+		env = append(env, "PROTOCOL=SMAP1")
+	} else {
+		env = append(env, privsep.Setting("IMAPLOGINTAG", s.Tag))
+	}
+	if s.TLS {
+		env = append(env, "IMAP_TLS=1")
+	}
+	return h.sp.Serve(ctx, &privsep.Request{Account: s.Account, Args: []string{"imapd"}, Env: env,
+		Conn: s.Conn, Buffered: s.Buffered, Log: s.Log, Started: func(p *privsep.Process) {
+			if s.Started != nil {
+				s.Started(p.Pid())
+			}
+		}})
+}
+
+// sessionEnvs keeps, per service, the settings of the configuration that the service's
+// connections were last set up with, for the environment of handed-off sessions. It has a
+// lock of its own because a login must never wait for the app's: Shutdown holds that one
+// while it waits for the sessions to end.
+type sessionEnvs struct {
+	mu    sync.Mutex
+	env   map[string]map[string]string
+	level string
+}
+
+// set records a service's merged settings and the configured log level.
+func (e *sessionEnvs) set(service string, env map[string]string, level string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.env == nil {
+		e.env = map[string]map[string]string{}
+	}
+	e.env[service], e.level = env, level
+}
+
+// get returns NAME=value for the names the service sets, plus how the session process
+// logs: JSON on standard error (the login stage relays it with the connection id), at the
+// server's level.
+func (e *sessionEnvs) get(a *App, service string, names []string) []string {
+	e.mu.Lock()
+	set, level := e.env[service], e.level
+	e.mu.Unlock()
+	var out []string
+	for _, n := range names {
+		if v := set[n]; v != "" {
+			out = append(out, privsep.Setting(n, v))
+		}
+	}
+	if v := a.opts.Getenv("LOGLEVEL"); v != "" {
+		level = v
+	}
+	if level == "" {
+		level = "info"
+	}
+	return append(out, "LOGFORMAT=json", privsep.Setting("LOGLEVEL", level))
+}
+
 // imapSettings returns the settings lookup for the IMAP server, parsed once per loaded
-// configuration.
-func (a *App) imapSettings() func(service string) (*server.Settings, error) {
+// configuration; envs receives the settings for handed-off sessions.
+func (a *App) imapSettings(envs *sessionEnvs) func(service string) (*server.Settings, error) {
 	var (
 		mu    sync.Mutex
 		cfg   *Config
@@ -63,6 +139,7 @@ func (a *App) imapSettings() func(service string) (*server.Settings, error) {
 				return nil, fmt.Errorf("%s: %w", service, err)
 			}
 			cache[service] = s
+			envs.set(service, l.Env, cur.LogLevel)
 			return s, nil
 		}
 		return nil, fmt.Errorf("%s: no listener in the configuration", service)

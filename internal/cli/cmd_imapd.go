@@ -3,11 +3,19 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"os"
+	"os/signal"
+	"strconv"
 	"strings"
+	"syscall"
 
+	"courier/internal/auth"
 	"courier/internal/imap/server"
 	clog "courier/internal/log"
+	"courier/internal/store"
 	"courier/internal/store/maildirstore"
 )
 
@@ -21,15 +29,11 @@ func init() {
 	})
 }
 
-// imapdSettings are the Courier environment variables the stdio session honours.
-var imapdSettings = []string{"IMAP_CAPABILITY", "IMAP_CAPABILITY_TLS", "IMAP_KEYWORDS", "IMAP_ACL",
-	"SMAP_CAPABILITY", "IMAP_TRASHFOLDERNAME", "IMAP_EMPTYTRASH", "IMAP_MOVE_EXPUNGE_TO_TRASH",
-	"IMAP_IDLE_TIMEOUT", "IMAP_DISABLETHREADSORT", "OUTBOX", "APPENDLIMIT", "MAILDIRPATH",
-	"IMAP_SHAREDINDEXFILE"}
-
 // runImapd is Courier's imapd after the login stage: the Maildir is $MAILDIR, else the
 // argument, else ./Maildir; the session greets "* PREAUTH Ready." and ends silently at the
-// end of input. With PROTOCOL=SMAP1 it speaks SMAP instead.
+// end of input. With PROTOCOL=SMAP1 it speaks SMAP instead. Started by the login stage
+// after a LOGIN (IMAPLOGINTAG in the environment), it answers that LOGIN instead of
+// greeting (see runImapdLoggedIn).
 func runImapd(e *Env) int {
 	if len(e.Args) > 1 {
 		fmt.Fprintf(e.Stderr, "usage: courier imapd [MAILDIR]\n")
@@ -47,12 +51,24 @@ func runImapd(e *Env) int {
 		level = "warn"
 	}
 	log := clog.New(e.Stderr, e.Env("LOGFORMAT"), level).With("service", "imapd", "maildir", dir)
+	smap := strings.EqualFold(strings.TrimSpace(e.Env("PROTOCOL")), "SMAP1")
+	// The login stage hands over the LOGIN's tag; an SMAP login is answered by the SMAP
+	// session's first line instead.
+	tag := e.Env("IMAPLOGINTAG")
+	if smap {
+		tag = ""
+	}
 	if st, err := os.Stat(dir + "/cur"); err != nil || !st.IsDir() {
+		if tag != "" {
+			fmt.Fprintf(e.Stdout, "%s NO [UNAVAILABLE] Unable to open your mailbox, try again later.\r\n", tag)
+			fmt.Fprintf(e.Stderr, "imapd: %s: not a Maildir (no cur directory)\n", dir)
+			return 1
+		}
 		fmt.Fprintf(e.Stdout, "* BYE Maildir %s: not a Maildir (no cur directory)\r\n", dir)
 		return 1
 	}
 	env := map[string]string{}
-	for _, k := range imapdSettings {
+	for _, k := range server.SessionSettings() {
 		if v := e.Env(k); v != "" {
 			env[k] = v
 		}
@@ -65,17 +81,24 @@ func runImapd(e *Env) int {
 	}
 	st, err := maildirstore.Open(dir, nil)
 	if err != nil {
-		fmt.Fprintf(e.Stdout, "* BYE Cannot open the Maildir\r\n")
+		if tag != "" {
+			fmt.Fprintf(e.Stdout, "%s NO [UNAVAILABLE] Unable to open your mailbox, try again later.\r\n", tag)
+		} else {
+			fmt.Fprintf(e.Stdout, "* BYE Cannot open the Maildir\r\n")
+		}
 		fmt.Fprintf(e.Stderr, "imapd: %v\n", err)
 		return 1
 	}
-	defer st.Close()
-	ctx := context.Background()
 	user := e.Env("AUTHENTICATED")
 	if user == "" {
 		user = e.Env("USER")
 	}
-	if strings.EqualFold(strings.TrimSpace(e.Env("PROTOCOL")), "SMAP1") {
+	if tag != "" {
+		return runImapdLoggedIn(e, st, dir, user, tag, set, log)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	if smap {
 		return runSMAP(ctx, e, st, dir, user, env, log)
 	}
 	srv := server.New(server.Config{Log: log})
@@ -84,4 +107,55 @@ func runImapd(e *Env) int {
 		return 1
 	}
 	return 0
+}
+
+// runImapdLoggedIn is imapd started by the login stage after a LOGIN or AUTHENTICATE
+// (IMAPLOGINTAG set), as Courier's imaplogin runs it: it answers that command's tag with
+// "OK [CAPABILITY …] LOGIN Ok." instead of greeting PREAUTH, and serves the session on st,
+// which it closes. When standard input and output are a socket (the client's connection,
+// or the login stage's socketpair for TLS), the session has a network session's timeouts,
+// and SIGTERM (the server draining) ends it with "* BYE".
+func runImapdLoggedIn(e *Env, st store.Store, dir, user, tag string, set *server.Settings, log *slog.Logger) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	li := server.LoggedIn{Tag: tag, User: user, Options: auth.ParseOptions(e.Env("OPTIONS")), Maildir: dir,
+		TLS: envFlag(e, "IMAP_TLS"), Remote: e.Env("TCPREMOTEIP")}
+	var in io.Reader = e.Stdin
+	var out io.Writer = e.Stdout
+	if c := stdioConn(e); c != nil {
+		defer c.Close()
+		in, out = c, c
+	}
+	srv := server.New(server.Config{Log: log})
+	if err := srv.ServeLoggedIn(ctx, in, out, st, set, li); err != nil {
+		log.Info("session ended", "err", err)
+	}
+	return 0
+}
+
+// envFlag reads a Courier boolean from the environment, as atoi(getenv(name)) != 0.
+func envFlag(e *Env, name string) bool {
+	n, err := strconv.Atoi(strings.TrimSpace(e.Env(name)))
+	return err == nil && n != 0
+}
+
+// stdioConn returns standard input as a network connection when standard input and output
+// are one socket (what the login stage gives a handed-off session), else nil.
+func stdioConn(e *Env) net.Conn {
+	in, ok1 := e.Stdin.(*os.File)
+	out, ok2 := e.Stdout.(*os.File)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	// Stat, not Fd: Fd would switch the descriptor to blocking mode.
+	si, err1 := in.Stat()
+	so, err2 := out.Stat()
+	if err1 != nil || err2 != nil || si.Mode()&os.ModeSocket == 0 || !os.SameFile(si, so) {
+		return nil
+	}
+	c, err := net.FileConn(in)
+	if err != nil {
+		return nil
+	}
+	return c
 }

@@ -234,6 +234,10 @@ func (ss *session) login(user, method string, try func(context.Context) (*auth.A
 		ss.reply("-ERR [SYS/PERM] Your mailbox is not set up.")
 		return
 	}
+	// An account with a uid of its own is served by a process running as that uid.
+	if ss.handoff(a, user, method, path) {
+		return
+	}
 	md, err := ss.srv.cfg.Opener.OpenMaildrop(ss.ctx, path)
 	if err != nil {
 		ss.log.Error("login: cannot open the maildrop", "user", a.Address, "maildir", path, "err", err)

@@ -49,6 +49,9 @@ type Config struct {
 	IdleTimeout time.Duration
 	// Hostname goes into SASL CRAM challenges.
 	Hostname string
+	// Handoff, when set, moves sessions of accounts with their own uid into processes
+	// running as that uid (see handoff.go).
+	Handoff Handoff
 }
 
 // Server serves POP3 sessions; it implements netx.Handler. Safe for concurrent use.

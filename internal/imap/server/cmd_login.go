@@ -270,6 +270,10 @@ func (ss *session) login(user, method string, try func(context.Context) (*auth.A
 		ss.log.Error("login: account has no home directory or maildir", "user", a.Address)
 		return no("UNAVAILABLE", "Your mailbox is not set up.")
 	}
+	// An account with a uid of its own is served by a process running as that uid.
+	if answer, done := ss.handoff(a, user, method, path); done {
+		return answer
+	}
 	st, err := ss.srv.cfg.Open(ss.ctx, a, path)
 	if err != nil {
 		ss.log.Error("login: cannot open the mail store", "user", a.Address, "maildir", path, "err", err)

@@ -58,6 +58,9 @@ type Config struct {
 	Settings func(service string) (*Settings, error)
 	// SMAP, when set, serves SMAP1 sessions.
 	SMAP SMAPHandler
+	// Handoff, when set, moves sessions of accounts with their own uid into processes
+	// running as that uid (see handoff.go).
+	Handoff Handoff
 	// Log receives session events; each session adds its connection id.
 	Log *slog.Logger
 	// Hostname goes into SASL CRAM challenges.
