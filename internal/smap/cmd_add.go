@@ -151,7 +151,7 @@ func (s *session) upload(format string) error {
 		s.writes("-ERR " + errText(err) + "\n")
 	default:
 		if mb != nil {
-			s.writes(`* ADD "UID=` + quoteBody(uidString(mb, uid)) + "\"\n")
+			s.writes(`* ADD "UID=` + quoteBody(s.newUIDStrings(mb, []store.UID{uid})[0]) + "\"\n")
 		}
 		s.writes("+OK Message saved\n")
 	}

@@ -59,9 +59,9 @@ func (s *session) cmdCopy(move bool, w *words) {
 		s.writes("-ERR Cannot copy messages: " + errText(err) + "\n")
 		return
 	}
-	for i, u := range got {
+	for i, u := range s.newUIDStrings(dst, got) {
 		if i < len(nums) {
-			s.writes("* COPY " + itoa(nums[i]) + ` "NEWUID=` + quoteBody(uidString(dst, u)) + "\"\n")
+			s.writes("* COPY " + itoa(nums[i]) + ` "NEWUID=` + quoteBody(u) + "\"\n")
 		}
 	}
 	if move {

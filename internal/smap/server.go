@@ -373,7 +373,7 @@ func (s *session) folder(w *words) (string, error) {
 }
 
 // uidString is a message's SMAP UID. Courier uses the maildir file name without its flags;
-// a Mailbox that can name its files (maildirstore could) implements Keyer, others get
+// a Mailbox that can name its files (maildirstore) implements Keyer, others get
 // "<uidvalidity>.<uid>", unique and stable as long as the UIDVALIDITY is.
 func uidString(mb store.Mailbox, uid store.UID) string {
 	if k, ok := mb.(Keyer); ok {
@@ -382,6 +382,27 @@ func uidString(mb store.Mailbox, uid store.UID) string {
 		}
 	}
 	return strconv.FormatUint(uint64(mb.Status().UIDValidity), 10) + "." + strconv.FormatUint(uint64(uid), 10)
+}
+
+// newUIDStrings returns the SMAP UIDs of messages just stored into dst (by ADD, COPY or
+// MOVE), for "* ADD "UID=…"" and "* COPY n "NEWUID=…"". They must be the UIDs a later FETCH
+// shows, as in Courier, whose ADD and COPY print the new file's name that FETCH prints too.
+// A store shows what was stored through a view only at the view's next Sync, and until then
+// a Keyer cannot name the new files, so dst (a view opened for this command alone) is
+// brought up to date first.
+func (s *session) newUIDStrings(dst store.Mailbox, uids []store.UID) []string {
+	if k, ok := dst.(Keyer); ok && len(uids) > 0 {
+		if _, err := k.MessageKey(uids[len(uids)-1]); err != nil {
+			if _, err := dst.Sync(); err != nil {
+				s.log.Warn("smap: sync after storing", "folder", dst.Name(), "err", err)
+			}
+		}
+	}
+	out := make([]string, len(uids))
+	for i, u := range uids {
+		out[i] = uidString(dst, u)
+	}
+	return out
 }
 
 // Keyer is implemented by a Mailbox that has a stable string name for each message, such as

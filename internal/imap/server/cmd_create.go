@@ -114,7 +114,9 @@ func (ss *session) cmdDelete(bool) *status {
 	if err := ss.st.Delete(name); err != nil {
 		return storeErr(err, "DELETE")
 	}
-	_ = ss.st.Unsubscribe(name)
+	// The subscription list is left as it is: RFC 3501 §6.3.6 says a server MUST NOT remove
+	// a name from it because the mailbox is gone, and Courier does not touch
+	// courierimapsubscribed here (nor create it).
 	return ok("", "Folder deleted.")
 }
 
@@ -151,15 +153,9 @@ func (ss *session) cmdRename(bool) *status {
 	if err := ss.st.Rename(from, to); err != nil {
 		return storeErr(err, "RENAME")
 	}
-	// Subscriptions follow the folders (Courier renames them too).
-	if subs, err := ss.st.Subscriptions(); err == nil {
-		for _, s := range subs {
-			if s == from || strings.HasPrefix(s, from+".") {
-				_ = ss.st.Unsubscribe(s)
-				_ = ss.st.Subscribe(to + strings.TrimPrefix(s, from))
-			}
-		}
-	}
+	// Subscriptions stay under the old names, as in Courier: RFC 3501 §6.3.6 forbids
+	// removing a name from the subscription list on the server's own account, and the
+	// client, which knows it renamed, subscribes the new names if it wants them.
 	return ok("", "Folder renamed.")
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"courier/internal/imap/wire"
+	"courier/internal/store"
 )
 
 // specialUses maps the usual folder names below INBOX to RFC 6154 attributes; quickstart
@@ -285,8 +286,18 @@ func (ss *session) list(verb, ref string, patterns []string, o listOpts) *status
 		if !f.exists {
 			attrs = append(attrs, `\Noselect`)
 		}
-		if n == "INBOX" && !lsub && f.exists {
-			attrs = append(attrs, `\Marked`)
+		if f.exists && (n == "INBOX" || ss.set.CheckAllFolders) {
+			// RFC 3501 §7.2.2 leaves the meaning of \Marked to the server. Courier's: the
+			// folder holds a message without \Seen (one in new/, or in cur/ without S),
+			// however the session has seen the folder: SELECT takes the \Recent but
+			// leaves the messages unseen. It looks at INBOX only (and at every folder with
+			// IMAP_CHECK_ALL_FOLDERS), in LSUB too when INBOX is subscribed, and says
+			// \Unmarked when there is nothing unseen.
+			if ss.hasUnseen(n) {
+				attrs = append(attrs, `\Marked`)
+			} else {
+				attrs = append(attrs, `\Unmarked`)
+			}
 		}
 		if f.children {
 			attrs = append(attrs, `\HasChildren`)
@@ -308,6 +319,21 @@ func (ss *session) list(verb, ref string, patterns []string, o listOpts) *status
 		}
 	}
 	return ok("", verb+" completed")
+}
+
+// hasUnseen reports whether a folder holds a message without \Seen, as the files on disk
+// say now (Courier looks at the folder, not at the session's view of it), without opening a
+// view where the store allows (opening one would claim the messages' \Recent). A folder
+// that cannot be looked at (a subscribed name with no folder) has nothing unseen.
+func (ss *session) hasUnseen(name string) bool {
+	var st store.Status
+	var err error
+	if sp, ok := ss.st.(statusPeeker); ok {
+		st, _, err = sp.PeekStatus(name, nil)
+	} else {
+		st, _, err = ss.folderStatus(name, false)
+	}
+	return err == nil && st.Unseen > 0
 }
 
 // parentName returns the name above n, or "".

@@ -16,7 +16,8 @@ import (
 // searchMessages builds the search package's view of the selected mailbox: header and
 // content are read only when a key needs them.
 // withDates says whether internal dates are needed (they cost a stat per message).
-// withSizes says whether RFC822.SIZE is needed (it costs reading each message).
+// withSizes says whether RFC822.SIZE is needed (it costs reading each message not yet
+// measured; the store keeps the sizes it measured).
 func (ss *session) searchMessages(withDates, withSizes bool) []*search.Message {
 	s := ss.sel
 	out := make([]*search.Message, len(s.msgs))
@@ -48,7 +49,9 @@ func (ss *session) searchMessages(withDates, withSizes bool) []*search.Message {
 			sm.InternalDate, _ = mb.InternalDate(uid)
 		}
 		if withSizes {
-			sm.Size, _ = ss.virtualSize(mb, uid)
+			// RFC822.SIZE (see searchSize); a message that cannot be measured (expunged
+			// by another process meanwhile) counts as empty.
+			sm.Size, _ = ss.searchSize(mb, uid)
 		}
 		out[i] = sm
 	}

@@ -52,21 +52,28 @@ func (ss *session) quoteName(b []byte, name string) []byte {
 	return appendQuoted(b, ss.wireName(name), ss.utf8)
 }
 
-// storeErr maps a store error to Courier's answer.
+// storeErr maps a store error to Courier's answer. Courier's imapd sends none of RFC 5530's
+// response codes (NONEXISTENT, ALREADYEXISTS, CANNOT, SERVERBUG, OVERQUOTA): a missing,
+// existing or protected folder gets a bare NO, and a full quota an [ALERT], which RFC 3501
+// §7.1 lets a server use for what the user must be told. Clients key on the codes Courier
+// sends (TRYCREATE comes from the commands that need it, RFC 3501 §6.4.7, §6.3.11), so the
+// same codes are sent here and no others. One answer differs on purpose: RENAME of a name
+// with no folder at all (nor any below it) is this bare NO, where Courier answers OK and
+// renames nothing; RFC 3501 §6.3.5 calls it an error.
 func storeErr(err error, what string) *status {
 	switch {
 	case errors.Is(err, store.ErrInvalidName):
 		return no("", "Invalid mailbox name.")
 	case errors.Is(err, store.ErrNotFound):
-		return no("NONEXISTENT", "Mailbox does not exist, or must be subscribed to.")
+		return no("", "Mailbox does not exist, or must be subscribed to.")
 	case errors.Is(err, store.ErrExists):
-		return no("ALREADYEXISTS", "Mailbox already exists.")
+		return no("", what+" failed: File exists")
 	case errors.Is(err, store.ErrNotAllowed):
-		return no("CANNOT", "Operation not permitted on this mailbox.")
+		return no("", "Operation not permitted on this mailbox.")
 	case errors.Is(err, store.ErrOverQuota):
-		return no("OVERQUOTA", "Mail quota exceeded.")
+		return no("ALERT", "You exceeded your mail quota.")
 	}
-	return no("SERVERBUG", what+" failed: temporary problem, please try again later.")
+	return no("", what+" failed: temporary problem, please try again later.")
 }
 
 // matchPattern reports whether name matches a LIST pattern: '*' matches anything, '%'

@@ -27,8 +27,12 @@ type Settings struct {
 	IdleTimeout time.Duration
 	// Trash is IMAP_TRASHFOLDERNAME (the folder below INBOX, default "Trash").
 	Trash string
-	// EmptyTrash is IMAP_EMPTYTRASH: folder name to days, purged at logout.
+	// EmptyTrash is IMAP_EMPTYTRASH: folder name (below INBOX) to days, purged when a
+	// session starts.
 	EmptyTrash map[string]int
+	// CheckAllFolders is IMAP_CHECK_ALL_FOLDERS: LIST says \Marked or \Unmarked for every
+	// folder, not only for INBOX.
+	CheckAllFolders bool
 	// MoveExpungeToTrash is IMAP_MOVE_EXPUNGE_TO_TRASH.
 	MoveExpungeToTrash bool
 	// STARTTLS enables STARTTLS (IMAPDSTARTTLS=YES) when TLS is set.
@@ -69,6 +73,7 @@ func SettingsFromEnv(env map[string]string, tlsCfg *tls.Config) (*Settings, erro
 		ACL:                yes(env["IMAP_ACL"]),
 		SMAP:               strings.EqualFold(strings.TrimSpace(env["SMAP_CAPABILITY"]), "SMAP1"),
 		Trash:              strings.TrimSpace(env["IMAP_TRASHFOLDERNAME"]),
+		CheckAllFolders:    yes(env["IMAP_CHECK_ALL_FOLDERS"]),
 		MoveExpungeToTrash: yes(env["IMAP_MOVE_EXPUNGE_TO_TRASH"]),
 		STARTTLS:           yes(env["IMAPDSTARTTLS"]),
 		TLS:                tlsCfg,
@@ -107,15 +112,7 @@ func SettingsFromEnv(env map[string]string, tlsCfg *tls.Config) (*Settings, erro
 		s.AppendLimit = n
 	}
 	if v := strings.TrimSpace(env["IMAP_EMPTYTRASH"]); v != "" {
-		s.EmptyTrash = map[string]int{}
-		for _, f := range strings.Split(v, ",") {
-			name, days, ok := strings.Cut(strings.TrimSpace(f), ":")
-			n, err := strconv.Atoi(days)
-			if !ok || err != nil || name == "" || n < 0 {
-				return nil, fmt.Errorf("IMAP_EMPTYTRASH: %q is not FOLDER:DAYS", f)
-			}
-			s.EmptyTrash[name] = n
-		}
+		s.EmptyTrash = parseEmptyTrash(v, s.Trash)
 	}
 	nets, err := parseNetworks(env["PLAINTEXT_LOGIN_FROM"])
 	if err != nil {
@@ -123,6 +120,55 @@ func SettingsFromEnv(env map[string]string, tlsCfg *tls.Config) (*Settings, erro
 	}
 	s.PlaintextFrom = nets
 	return s, nil
+}
+
+// parseEmptyTrash reads IMAP_EMPTYTRASH the way Courier's imapd does, which never refuses
+// it: a bare number ("7") is the days for the trash folder (IMAP_TRASHFOLDERNAME); anything
+// holding ':' or ',' is a comma-separated list of FOLDER:DAYS ("Trash:7,Sent:30"), where
+// entries without ':' are skipped. Days are read as C's atoi does (leading digits; none is 0)
+// and fewer than one day means one day. Unlike Courier, spaces around an entry are ignored
+// ("Trash:7, Sent:30" purges Sent, where Courier would look for a folder " Sent"), and a
+// negative number (which Courier's unsigned arithmetic turns into some 136 years) leaves
+// the folder alone.
+func parseEmptyTrash(v, trash string) map[string]int {
+	out := map[string]int{}
+	if !strings.ContainsAny(v, ":,") {
+		if n, ok := atoiDays(v); ok {
+			out[trash] = n
+		}
+		return out
+	}
+	for _, f := range strings.Split(v, ",") {
+		name, days, ok := strings.Cut(strings.TrimSpace(f), ":")
+		if !ok || name == "" {
+			continue
+		}
+		if n, ok := atoiDays(days); ok {
+			out[name] = n
+		}
+	}
+	return out
+}
+
+// atoiDays reads a number of days as atoi does: optional spaces and sign, then the leading
+// digits (none: 0); below 1 is 1. ok is false for a negative number.
+func atoiDays(s string) (int, bool) {
+	s = strings.TrimLeft(s, " \t")
+	neg := false
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	n := 0
+	for i := 0; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		if n < 1<<20 { // beyond any sensible age; avoids overflow
+			n = n*10 + int(s[i]-'0')
+		}
+	}
+	if neg && n > 0 {
+		return 0, false
+	}
+	return max(n, 1), true
 }
 
 // yes reads Courier's boolean settings: YES/yes/Y/1 are true.

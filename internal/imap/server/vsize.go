@@ -1,67 +1,37 @@
 package server
 
 import (
-	"bytes"
-	"io"
-
 	"courier/internal/store"
 )
 
-// virtualSize returns a message's size as IMAP reports it (RFC822.SIZE): every bare LF of the
-// stored message counts as CRLF. It reads the message; the session caches the result.
-func (ss *session) virtualSize(mb store.Mailbox, uid store.UID) (int64, error) {
-	if ss.sel != nil && ss.sel.mb == mb {
+// searchSize returns the size SEARCH LARGER/SMALLER and SORT SIZE compare: the message's
+// RFC822.SIZE, exactly as FETCH reports it (messageSize, answered from the store's size
+// cache once measured). RFC 3501 §6.4.4 defines LARGER and SMALLER by the "[RFC-2822] size",
+// which §6.4.5 names RFC822.SIZE, and RFC 5256 §3 sorts SIZE by the same octets, so a client
+// that fetched RFC822.SIZE 18 finds the message with LARGER 17.
+//
+// Courier breaks this: its search.C compares the stored file's size (stat's st_size, the LF
+// form, like the ",S=" field), which is smaller than its own RFC822.SIZE by one octet per
+// line, so it leaves out of LARGER 17 a message it reports as 18 octets. We follow the RFC.
+//
+// Stores without a size cache of their own are helped by one for the selected view.
+func (ss *session) searchSize(mb store.Mailbox, uid store.UID) (int64, error) {
+	_, cached := mb.(sizeCacher)
+	memo := !cached && ss.sel != nil && ss.sel.mb == mb
+	if memo {
 		if n, ok := ss.sel.vsize[uid]; ok {
 			return n, nil
 		}
 	}
-	c, err := mb.OpenMessage(uid)
+	n, err := ss.messageSize(mb, uid, nil)
 	if err != nil {
 		return 0, err
 	}
-	defer c.Close()
-	n, err := countVirtual(c, c.Size())
-	if err != nil {
-		return 0, err
-	}
-	if ss.sel != nil && ss.sel.mb == mb {
+	if memo {
 		if ss.sel.vsize == nil {
 			ss.sel.vsize = map[store.UID]int64{}
 		}
 		ss.sel.vsize[uid] = n
 	}
 	return n, nil
-}
-
-// countVirtual counts size plus one for each LF not preceded by CR.
-func countVirtual(r io.ReaderAt, size int64) (int64, error) {
-	buf := make([]byte, 32<<10)
-	var n int64
-	prevCR := false
-	for off := int64(0); off < size; {
-		k, err := r.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
-		if k == 0 && err != nil {
-			return 0, err
-		}
-		b := buf[:k]
-		for {
-			i := bytes.IndexByte(b, '\n')
-			if i < 0 {
-				break
-			}
-			if (i == 0 && !prevCR) || (i > 0 && b[i-1] != '\r') {
-				n++
-			}
-			prevCR = false
-			b = b[i+1:]
-			if len(b) == 0 {
-				break
-			}
-		}
-		if k > 0 {
-			prevCR = buf[k-1] == '\r'
-		}
-		off += int64(k)
-	}
-	return size + n, nil
 }
