@@ -1,6 +1,8 @@
 package server
 
 import (
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -85,6 +87,17 @@ func (ss *session) aclTarget() (string, string, *status) {
 	dir, err := foldername.ToDir(name)
 	if err != nil {
 		return "", "", no("", "Invalid mailbox name.")
+	}
+	// A folder that does not exist has no ACL to show or change: NO, as Courier (which
+	// sends no response code here either).
+	if dir != "" && ss.maildir != "" {
+		if _, err := os.Stat(filepath.Join(ss.maildir, dir)); err != nil {
+			if legacy, lerr := foldername.ToLegacyDir(name); lerr != nil || legacy == dir {
+				return "", "", no("", "Mailbox does not exist.")
+			} else if _, err := os.Stat(filepath.Join(ss.maildir, legacy)); err != nil {
+				return "", "", no("", "Mailbox does not exist.")
+			}
+		}
 	}
 	return name, dir, nil
 }
