@@ -3,7 +3,9 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
+	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -103,6 +105,12 @@ func (ss *session) runSearch(p *searchProgram) ([]*search.Message, []*search.Mes
 	var hits []*search.Message
 	for _, msg := range all {
 		ok, err := m.Match(msg)
+		if errors.Is(err, store.ErrNoMessage) || errors.Is(err, fs.ErrNotExist) {
+			// Another session expunged it since our view was taken: its file is gone, so
+			// it matches nothing (RFC 3501 §7.4.1 lets the server report the expunge
+			// later); failing the whole SEARCH would punish this client for another's act.
+			continue
+		}
 		if err != nil {
 			return nil, nil, err
 		}

@@ -264,3 +264,33 @@ func TestBadInput(t *testing.T) {
 		S: m OK NOOP completed
 	`)
 }
+
+// TestSearchAfterAnotherSessionExpunged: a message whose file another program removed after
+// this session's view was taken matches nothing; SEARCH still answers OK with the others
+// (it answered NO under the benchmark's mixed load, where sessions expunge each other's mail).
+func TestSearchAfterAnotherSessionExpunged(t *testing.T) {
+	s, md := start(t, nil)
+	put(t, md, 1, "Subject: one needle\n\nx\n")
+	put(t, md, 2, "Subject: two needle\n\ny\n")
+	c := login(t, s)
+	c.Transcript(`
+		C: a SELECT INBOX
+		S~ ^\* FLAGS
+		S~ ^\* OK \[PERMANENTFLAGS
+		S: * 2 EXISTS
+		S: * 2 RECENT
+		S~ UIDVALIDITY
+		S~ MYRIGHTS
+		S: a OK [READ-WRITE] Ok
+	`)
+	cur, err := os.ReadDir(filepath.Join(md, "cur"))
+	if err != nil || len(cur) != 2 {
+		t.Fatalf("cur: %v %v", cur, err)
+	}
+	if err := os.Remove(filepath.Join(md, "cur", cur[0].Name())); err != nil {
+		t.Fatal(err)
+	}
+	c.Send(`b UID SEARCH HEADER Subject "needle"`)
+	c.ExpectMatch(`^\* SEARCH [0-9]+$`)
+	c.ExpectMatch(`^(\* [0-9]+ EXPUNGE|b OK SEARCH done\.)$`)
+}
