@@ -20,6 +20,7 @@ var serviceSchema = config.Schema{
 	{Name: "METRICS_ALLOW", Kind: config.List, Doc: "who may read /metrics (ours)"},
 	{Name: "LOGFORMAT", Doc: "text or json (ours)"},
 	{Name: "QUEUEDIR", Doc: "directory of the mail queue (ours; courierd)"},
+	{Name: "PICKUPDIR", Doc: "directory sendmail drops messages into for the server to queue (ours; courierd; default: beside QUEUEDIR)"},
 	{Name: "SIZELIMIT", Kind: config.Int, Doc: "largest message accepted, bytes (Courier keeps it in the sizelimit file)"},
 	{Name: "LOGLEVEL", Doc: "trace, debug, info, warn, error (ours)"},
 	{Name: "APPENDLIMIT", Kind: config.Int, Doc: "largest message IMAP APPEND accepts, bytes (ours; default 64 MiB)"},

@@ -5,7 +5,8 @@ package app
 //
 // The auth chain is the App's (authdaemonrc's); the queue is built here, once: the three SMTP
 // handlers share one smtpCore: the first one built makes it, the others find it among
-// a.handlers.
+// a.handlers. The core also ingests sendmail's pickup directory (pickup.go) into the queue,
+// resolving recipients with the same resolver; it stops before the queue closes.
 
 import (
 	"context"
@@ -25,6 +26,7 @@ import (
 	"courier/internal/netx"
 	"courier/internal/queue"
 	"courier/internal/smtp/server"
+	"courier/internal/submit"
 )
 
 // smtpCore is shared by the SMTP services of one App.
@@ -32,6 +34,7 @@ type smtpCore struct {
 	chain    *auth.Chain
 	resolver *delivery.Resolver
 	queue    *queue.Queue
+	pickup   *submit.Ingester // nil when the pickup directory could not be set up
 
 	mu    sync.Mutex
 	users int
@@ -50,6 +53,9 @@ func (c *smtpCore) release(ctx context.Context) {
 	last := c.users == 0
 	c.mu.Unlock()
 	if last {
+		if c.pickup != nil {
+			c.pickup.Stop() // it writes into the queue: stop it first
+		}
 		_ = c.queue.Close(ctx)
 	}
 }
@@ -96,6 +102,7 @@ func (a *App) smtpCoreFor() (*smtpCore, error) {
 		return nil, err
 	}
 	c.queue = q
+	a.startPickup(c)
 	return c, nil
 }
 

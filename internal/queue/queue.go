@@ -34,10 +34,14 @@
 //     delivered (their Maildir files fsynced) or failed, and the removal is made durable by
 //     the group commit, so the window in which a recovered message could meet a Maildir
 //     file already moved away by a mail reader is a few milliseconds after the removal.
+//   - CommitThen's callback runs after the message is durable and before any worker can
+//     see it, so a source removed there (a sendmail pickup file) is gone before the
+//     message can be delivered; Recovered lists what Open found, for matching leftovers.
 //   - Mail for recipients the Deliverer holds (remote domains, until outbound delivery
 //     exists) stays in the queue and is never bounced by this package.
 //
-// One process owns a spool at a time (flock on ".lock"). Workers own a message while they
+// One process owns a spool at a time (flock on ".lock"). Scan reads a spool read-only
+// without the lock (mailq while the server runs). Workers own a message while they
 // deliver it; the Queue's mutex guards only the lists.
 package queue
 
@@ -70,6 +74,9 @@ type Envelope struct {
 	Helo     string      `json:"helo,omitempty"`
 	Protocol string      `json:"proto,omitempty"` // ESMTP, ESMTPSA, …
 	Time     time.Time   `json:"time"`            // when it was received
+	// Pickup names the pickup file (sendmail) the message was made from, so that a file
+	// whose removal a crash undid is recognised at the next start and not queued twice.
+	Pickup string `json:"pickup,omitempty"`
 }
 
 // Recipient is one delivery of a message.
@@ -196,6 +203,7 @@ type Queue struct {
 	creating sync.WaitGroup
 
 	mu      sync.Mutex
+	found   []*Envelope // what recover read, until Recovered takes it
 	msgs    map[string]*Message
 	ready   []*Message
 	wake    chan struct{}
@@ -551,7 +559,12 @@ func header(state byte, envLen, contentLen int64, crc uint32) []byte {
 
 // Commit makes the message durable and queues it for delivery. Only after Commit returns
 // nil may the message be acknowledged.
-func (w *Writer) Commit() error {
+func (w *Writer) Commit() error { return w.CommitThen(nil) }
+
+// CommitThen is Commit, running then (when not nil) after the message is durable and
+// before any delivery of it can start. The pickup ingester removes the message's source
+// file there: whatever a crash leaves, the source never outlives a delivered message.
+func (w *Writer) CommitThen(then func()) error {
 	if w.finished {
 		return errors.New("queue: message already finished")
 	}
@@ -596,6 +609,9 @@ func (w *Writer) Commit() error {
 	}
 	m := &Message{ID: w.id, Env: w.env, path: w.f.Name(), contentOff: headerLen + w.envLen, contentLen: w.n,
 		state: make([]byte, len(w.env.Rcpts))}
+	if then != nil {
+		then()
+	}
 	w.q.add(m, true)
 	return nil
 }
@@ -656,6 +672,18 @@ func (q *Queue) List() []Info {
 		out = append(out, Info{ID: m.ID, From: m.Env.From, Rcpts: m.Env.Rcpts, Size: m.contentLen, Time: m.Env.Time, LastErr: m.lastErr})
 	}
 	return out
+}
+
+// Recovered returns the envelopes of the messages Open found in the spool, as they were
+// then: a message delivered since is still listed, which is what a caller matching them
+// against its own leftovers needs (workers start inside Open). The first call takes the
+// list; later calls return nil.
+func (q *Queue) Recovered() []*Envelope {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	f := q.found
+	q.found = nil
+	return f
 }
 
 // Flush retries now every message that is waiting or held.

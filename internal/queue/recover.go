@@ -66,6 +66,7 @@ func (q *Queue) recover() error {
 	}
 	q.mu.Lock()
 	for _, m := range found {
+		q.found = append(q.found, m.Env)
 		q.msgs[m.ID] = m
 		m.scheduled = true
 		q.ready = append(q.ready, m)
@@ -101,20 +102,28 @@ func parseFile(id, path string, data []byte) (*Message, error) {
 		return nil, fmt.Errorf("envelope: %w", err)
 	}
 	m := &Message{ID: id, Env: env, path: path, contentOff: headerLen + envLen, contentLen: contentLen,
-		recovered: true, state: make([]byte, len(env.Rcpts)), checked: make([]bool, len(env.Rcpts))}
-	for _, line := range bytes.Split(data[headerLen+envLen+contentLen:], []byte{'\n'}) {
+		recovered: true, state: parseRecords(data[headerLen+envLen+contentLen:], len(env.Rcpts)),
+		checked: make([]bool, len(env.Rcpts))}
+	return m, nil
+}
+
+// parseRecords reads the "D n" and "F n reason" lines that follow the content into a
+// state per recipient (n recipients).
+func parseRecords(b []byte, n int) []byte {
+	state := make([]byte, n)
+	for _, line := range bytes.Split(b, []byte{'\n'}) {
 		kind, rest, _ := strings.Cut(string(line), " ")
 		nS, _, _ := strings.Cut(rest, " ")
-		n, err := strconv.Atoi(nS)
-		if err != nil || n < 0 || n >= len(env.Rcpts) {
+		i, err := strconv.Atoi(nS)
+		if err != nil || i < 0 || i >= n {
 			continue // a torn last record
 		}
 		switch kind {
 		case "D":
-			m.state[n] = stateDone
+			state[i] = stateDone
 		case "F":
-			m.state[n] = stateFailed
+			state[i] = stateFailed
 		}
 	}
-	return m, nil
+	return state
 }

@@ -24,6 +24,7 @@ import (
 	"courier/internal/auth/userdb"
 	"courier/internal/netx"
 	"courier/internal/store/maildir"
+	"courier/internal/submit"
 )
 
 // Options are the quickstart flags.
@@ -85,6 +86,11 @@ func Setup(o Options) (*Result, error) {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
 			return nil, fmt.Errorf("quickstart: %w", err)
 		}
+	}
+	// sendmail's drop directory, private to whoever runs the quickstart (a real
+	// installation's new/ is 1733, open to every local user; see package submit).
+	if err := submit.MakeDirs(filepath.Join(dir, "spool", "pickup"), false); err != nil {
+		return nil, fmt.Errorf("quickstart: %w", err)
 	}
 	pem, err := netx.SelfSigned([]string{o.Domain, "mail." + o.Domain, "localhost", o.Listen}, 3*365*24*time.Hour)
 	if err != nil {
@@ -258,7 +264,10 @@ func WriteGuide(r *Result, services []Service) (string, error) {
 	fmt.Fprintf(&b, "Courier quickstart in %s\n\n", r.Dir)
 	fmt.Fprintf(&b, "Account:  %s\nPassword: %s\n\n", r.Account, r.Password)
 	fmt.Fprintf(&b, "Configuration: %s (Courier's file names; edit, then send SIGHUP or restart)\n", r.ConfigDir)
-	fmt.Fprintf(&b, "Mail:          %s\n\n", filepath.Join(r.Dir, "mail"))
+	fmt.Fprintf(&b, "Mail:          %s\n", filepath.Join(r.Dir, "mail"))
+	fmt.Fprintf(&b, "Sendmail:      COURIER_CONFIG=%s courier sendmail -t < message\n", r.ConfigDir)
+	fmt.Fprintf(&b, "               (dropped into %s, which the running server empties into\n", filepath.Join(r.Dir, "spool", "pickup", "new"))
+	fmt.Fprintf(&b, "               the queue; 'courier mailq' lists the queue)\n\n")
 	fmt.Fprintf(&b, "Services:\n")
 	var missing []string
 	for _, s := range services {
