@@ -13,6 +13,7 @@
 # Settings (environment):
 #   SERVERS="go dovecot courier"  which servers, in the order of the first round (later rounds rotate)
 #   MIX_CLIENTS="10 50" MIX_SECS=30 RUNS=1      mixed load: clients, seconds, rounds
+#   MIX_RESET=1                                 reinstall every Maildir before the mixed load
 #   IDLE_NS="1000" IDLE_NS_GO="1000 10000"      idle connections (IDLE_NS_GO: ours; others IDLE_NS)
 #   BIG_RUNS=1 DROP_CACHES=1                    100k folder: rounds; drop the page cache for cold
 #   MIX_N=3000 BIG_N=100000                     corpus sizes (mix INBOX, big folder)
@@ -34,9 +35,10 @@ export PATH=$PATH:/usr/local/go/bin
 SERVERS=${SERVERS:-"go dovecot courier"}
 MIX_CLIENTS=${MIX_CLIENTS:-"10 50"}
 MIX_SECS=${MIX_SECS:-30}
+MIX_RESET=${MIX_RESET:-1}
 RUNS=${RUNS:-1}
-IDLE_NS=${IDLE_NS:-1000}
-IDLE_NS_GO=${IDLE_NS_GO:-"1000 10000"}
+IDLE_NS=${IDLE_NS-1000}              # may be empty: no idle run for Dovecot and Courier
+IDLE_NS_GO=${IDLE_NS_GO-"1000 10000"}
 BIG_RUNS=${BIG_RUNS:-1}
 DROP_CACHES=${DROP_CACHES:-1}
 MIX_N=${MIX_N:-3000}
@@ -59,6 +61,7 @@ PRISTINE=$ROOT/pristine
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "run.sh: $*"; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (packages, a system user, page cache, file descriptors)"
+ulimit -Hn 65536 2>/dev/null || true   # not allowed in every container; then the hard limit stays
 ulimit -n "$(ulimit -Hn)"
 [ "$(ulimit -n)" -ge 20000 ] || log "warning: ulimit -n is $(ulimit -n); 10,000 idle connections need 20,000"
 mkdir -p "$ROOT" "$BUILD" "$BIN" "$RUN"
@@ -342,6 +345,10 @@ uptime_note() { echo "$(date +%H:%M:%S) $1: $(uptime)" | tee -a "$RUN/uptime.txt
 
 measure_mix() {
   local c r s
+  if [ "$MIX_RESET" = 1 ]; then
+    # the same starting INBOX for every server (the mix keeps its size, not its contents)
+    for s in $SERVERS; do "stop_$s"; install_maildir "$s"; done
+  fi
   for c in $MIX_CLIENTS; do for r in $(seq "$RUNS"); do for s in $(rotate $((r - 1))); do
     ensure_started "$s"
     uptime_note "mix $s c=$c run $r"
@@ -394,6 +401,11 @@ idle_one() {
 
 measure_idle() {
   local n s i=0
+  for n in $IDLE_NS_GO; do
+    # ours is one process: a socket and (while a folder is open) an inotify instance per connection
+    [ $((2 * n + 200)) -le "$(ulimit -n)" ] ||
+      log "warning: $n idle connections to our server need about $((2 * n + 200)) descriptors; ulimit -n is $(ulimit -n)"
+  done
   for n in $(echo $IDLE_NS $IDLE_NS_GO | tr ' ' '\n' | sort -n | uniq); do
     for s in $(rotate $i); do
       if [ "$s" = go ]; then echo " $IDLE_NS_GO " | grep -q " $n " || continue

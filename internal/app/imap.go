@@ -62,6 +62,9 @@ func (h *imapHandoff) Serve(ctx context.Context, s *server.HandoffSession) (bool
 	if s.TLS {
 		env = append(env, "IMAP_TLS=1")
 	}
+	// The session finds the configuration (SMAP's send-and-save goes through its pickup
+	// directory) where the server found it.
+	env = append(env, privsep.Setting("COURIER_CONFIG", h.a.cfg.Dir))
 	return h.sp.Serve(ctx, &privsep.Request{Account: s.Account, Args: []string{"imapd"}, Env: env,
 		Conn: s.Conn, Buffered: s.Buffered, Log: s.Log, Started: func(p *privsep.Process) {
 			if s.Started != nil {

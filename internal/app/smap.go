@@ -3,12 +3,14 @@ package app
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 
 	"courier/internal/imap/server"
 	"courier/internal/smap"
 	"courier/internal/store"
 	"courier/internal/store/acl"
+	"courier/internal/submit"
 )
 
 // smapHandler returns the SMAP session runner the IMAP server hands a connection to after an
@@ -17,7 +19,35 @@ func (a *App) smapHandler() server.SMAPHandler {
 	return func(ctx context.Context, in *bufio.Reader, out io.Writer, st store.Store, s server.SMAPSession) error {
 		return smap.Serve(ctx, in, out, st, smap.Config{
 			User: s.User, Groups: s.Groups, ACL: acl.Open(s.Maildir), Env: s.Env,
-			Log: a.log.With("service", "smap"),
+			Log:      a.log.With("service", "smap"),
+			Sendmail: SMAPSendmail(a.cfg.Dir, s.User),
 		})
+	}
+}
+
+// SMAPSendmail is SMAP's send-and-save (ADD with MAILFROM/RCPTTO): the message goes through
+// the pickup directory of the configuration in configDir, as `courier sendmail` sends it,
+// and the server queues it. onBehalf names the account when the session runs inside the
+// server (its files are owned by the server's uid, which would otherwise be the sender's
+// identity); a session in a process of the account's own leaves it empty and is known by
+// its uid.
+func SMAPSendmail(configDir, onBehalf string) func(ctx context.Context, from string, rcpts []string, notify string, msg io.Reader) error {
+	return func(_ context.Context, from string, rcpts []string, notify string, msg io.Reader) error {
+		dir, err := PickupDir(configDir)
+		if err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
+		n, err := submit.ParseNotify(notify)
+		if err != nil {
+			return fmt.Errorf("send: NOTIFY: %w", err)
+		}
+		env := &submit.Envelope{From: from, OnBehalf: onBehalf}
+		for _, r := range rcpts {
+			env.Rcpts = append(env.Rcpts, submit.Rcpt{Addr: r, Notify: n})
+		}
+		if err := submit.Send(dir, env, msg, 0); err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
+		return nil
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"courier/internal/app"
 	"courier/internal/smap"
 	"courier/internal/store"
 	"courier/internal/store/acl"
@@ -18,10 +19,22 @@ func runSMAP(ctx context.Context, e *Env, st store.Store, maildir, user string, 
 	}
 	err := smap.Serve(ctx, bufio.NewReaderSize(e.Stdin, 16<<10), e.Stdout, st, smap.Config{
 		User: user, ACL: acl.Open(maildir), Env: env, Log: log,
+		// This process runs as the account (or is the account's own tunnel): the pickup
+		// file's owner says who sent, so no onbehalf.
+		Sendmail: app.SMAPSendmail(envConfigDir(e), ""),
 	})
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "imapd: smap: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// envConfigDir is the configuration directory of a tool run without -c: COURIER_CONFIG, else
+// /etc/courier.
+func envConfigDir(e *Env) string {
+	if d := e.Env("COURIER_CONFIG"); d != "" {
+		return d
+	}
+	return "/etc/courier"
 }

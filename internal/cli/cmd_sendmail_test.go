@@ -376,3 +376,42 @@ func TestParseSendmailArgs(t *testing.T) {
 		t.Errorf("-bp: %+v", a)
 	}
 }
+
+// TestPickupOnBehalfOnlyFromTheServer: a pickup file naming an account it speaks for
+// (what the server's own SMAP sessions write) is refused when another user owns it, so a
+// local user cannot pass as an account.
+func TestPickupOnBehalfOnlyFromTheServer(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root to give a pickup file to another user (CI runs as root)")
+	}
+	var pickup string
+	s := testutil.Start(t, testutil.Options{Edit: func(tb testing.TB, configDir string) {
+		pickup = filepath.Join(filepath.Dir(configDir), "spool", "pickup")
+		env := &submit.Envelope{From: "demo@example.test", OnBehalf: "demo@example.test",
+			Rcpts: []submit.Rcpt{{Addr: "demo@example.test"}}, Time: time.Now()}
+		d, err := submit.NewDrop(pickup, env, 0)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		io.WriteString(d, "Subject: forged\n\nx\n")
+		if err := d.Commit(); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.Chown(filepath.Join(pickup, submit.NewDir, d.Name()), 65534, 65534); err != nil {
+			tb.Fatal(err)
+		}
+	}})
+	_ = s
+	var why []byte
+	for end := time.Now().Add(10 * time.Second); why == nil && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		ents, _ := os.ReadDir(filepath.Join(pickup, "bad"))
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ".why") {
+				why, _ = os.ReadFile(filepath.Join(pickup, "bad", e.Name()))
+			}
+		}
+	}
+	if !strings.Contains(string(why), "onbehalf") {
+		t.Fatalf("the forged file was not refused (bad/ reason %q)", why)
+	}
+}

@@ -282,3 +282,20 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// Send writes msg as one pickup file in the pickup directory dir for env (Time set to now
+// when zero) and returns once it is durable; limit bounds the content (0: none).
+func Send(dir string, env *Envelope, msg io.Reader, limit int64) error {
+	if env.Time.IsZero() {
+		env.Time = time.Now()
+	}
+	d, err := NewDrop(dir, env, limit)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(d, msg); err != nil {
+		d.Abort()
+		return fmt.Errorf("submit: %w", err)
+	}
+	return d.Commit()
+}

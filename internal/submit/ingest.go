@@ -319,6 +319,15 @@ func (g *Ingester) ingest(name string) {
 		g.reject(name, fmt.Sprintf("message too big: %d octets (the limit is %d)", clen, set.MaxSize))
 		return
 	}
+	if env.OnBehalf != "" {
+		// Only the server's own sessions may speak for an account; anybody else claiming one
+		// is trying to pass as somebody.
+		if int64(st.Uid) != int64(os.Geteuid()) {
+			g.reject(name, fmt.Sprintf("onbehalf %q in a file owned by %s, not by the server", env.OnBehalf, owner))
+			return
+		}
+		owner = env.OnBehalf
+	}
 	if u, ok := g.recovered[name]; ok && u == owner {
 		// A crash came between the queue's commit and the removal of this file.
 		g.log.Info("pickup: file already queued before a restart; removing it", "file", name)

@@ -59,6 +59,11 @@ type Envelope struct {
 	EnvID string `json:"envid,omitempty"` // DSN ENVID (-V)
 	// Time is when sendmail took the message; the Date: field added when missing says it.
 	Time time.Time `json:"time"`
+	// OnBehalf names the account a session of the server itself sent for (SMAP's
+	// send-and-save in a session served in-process, where the file's owner is the server's
+	// own uid, not the account's). The server honours it only in a file owned by its own
+	// uid, and refuses any other file that carries it.
+	OnBehalf string `json:"onbehalf,omitempty"`
 }
 
 // Rcpt is one recipient as sendmail was given it.
@@ -111,6 +116,9 @@ func (e *Envelope) Validate() error {
 	}
 	if e.Time.IsZero() {
 		return errors.New("no time")
+	}
+	if len(e.OnBehalf) > MaxAddr || strings.IndexFunc(e.OnBehalf, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		return errors.New("onbehalf is too long or holds a control character")
 	}
 	return nil
 }

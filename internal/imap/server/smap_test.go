@@ -288,3 +288,49 @@ func TestSMAPIdleLimitAfterLogin(t *testing.T) {
 	c.ExpectClosed()
 	<-done
 }
+
+// TestSMAPSendAndSave: ADD with MAILFROM/RCPTTO over the IMAP port sends the message through
+// the pickup directory (the server queues and delivers it) and saves it in the folder; the
+// queued copy says which account sent it, not the server's own user.
+func TestSMAPSendAndSave(t *testing.T) {
+	s, md := start(t, nil)
+	c := smapLogin(t, s)
+	c.Transcript(`
+		C: ADD FOLDER INBOX Sent "" FLAGS=SEEN MAILFROM=demo@example.test RCPTTO=demo@example.test
+		S: +OK RCPT TO set
+		C: ADD {.}
+		S: > Go ahead
+		C: From: demo@example.test
+		C: To: demo@example.test
+		C: Subject: sent over smap
+	`)
+	c.Send("")
+	c.Transcript(`
+		C: hello
+		C: .
+		S~ ^\* ADD "UID=[^"]+"$
+		S: +OK Message saved
+	`)
+	sent, _ := os.ReadDir(filepath.Join(md, ".Sent", "cur"))
+	if len(sent) != 1 {
+		t.Fatalf("Sent holds %d messages, want the saved copy", len(sent))
+	}
+	var got string
+	for end := time.Now().Add(15 * time.Second); got == "" && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		for _, sub := range []string{"new", "cur"} {
+			ents, _ := os.ReadDir(filepath.Join(md, sub))
+			for _, e := range ents {
+				b, _ := os.ReadFile(filepath.Join(md, sub, e.Name()))
+				if strings.Contains(string(b), "Subject: sent over smap") {
+					got = string(b)
+				}
+			}
+		}
+	}
+	if got == "" {
+		t.Fatal("the message sent over SMAP never reached INBOX")
+	}
+	if !strings.Contains(got, "from user demo@example.test") || !strings.Contains(got, "\nhello\n") {
+		t.Errorf("delivered copy:\n%s", got)
+	}
+}
