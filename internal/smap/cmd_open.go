@@ -10,13 +10,14 @@ import (
 	"courier/internal/store"
 )
 
-// cmdOpen is OPEN path and SOPEN snapshot path. Snapshots (delta resync) are not kept, which
-// is what Courier does when they are off: SOPEN opens the folder like OPEN and reports no
-// SNAPSHOT.
+// cmdOpen is OPEN path and SOPEN snapshot path. SOPEN turns snapshots on and, when the
+// named snapshot can be restored, answers with the changes since it (snapshot.go).
 func (s *session) cmdOpen(verb string, w *words) {
 	s.closeFolder()
-	if verb == "SOPEN" {
-		w.next()
+	sopen := verb == "SOPEN"
+	var id string
+	if sopen {
+		id = w.next()
 	}
 	p, err := w.path()
 	if err != nil {
@@ -46,7 +47,14 @@ func (s *session) cmdOpen(verb string, w *words) {
 		s.writes("-ERR Cannot open the folder: " + errText(err) + "\n")
 		return
 	}
-	s.mb, s.mbName, s.rights, s.msgs = mb, name, r, mb.Messages()
+	s.mb, s.mbName, s.rights = mb, name, r
+	if entries, ok := s.initSnapshots(name, sopen, id); ok && s.restoreSnapshot(entries) {
+		s.writes("+OK Folder updated\n")
+		return
+	}
+	// Not restored: the client starts from the folder as it is, as after OPEN.
+	s.snap.cur, s.snap.prev = "", ""
+	s.msgs = mb.Messages()
 	s.writes("* EXISTS " + strconv.Itoa(len(s.msgs)) + "\n+OK Folder opened\n")
 }
 
@@ -59,18 +67,20 @@ func (s *session) closeFolder() {
 		s.log.Warn("smap: close folder", "folder", s.mbName, "err", err)
 	}
 	s.mb, s.mbName, s.msgs, s.rights = nil, "", nil, ""
+	s.snap = snapshots{}
 }
 
 // noop brings the view up to date and reports what changed: EXPUNGE, EXISTS, then the new
-// flags of changed messages, as Courier's doNoop does in SMAP mode.
-func (s *session) noop() {
+// flags of changed messages, as Courier's doNoop does in SMAP mode. It returns whether
+// anything changed.
+func (s *session) noop() bool {
 	if s.mb == nil {
-		return
+		return false
 	}
 	ch, err := s.mb.Sync()
 	if err != nil {
 		s.log.Warn("smap: sync", "folder", s.mbName, "err", err)
-		return
+		return false
 	}
 	s.reportExpunged(ch.Expunged)
 	fresh := make(map[store.UID]bool, len(ch.New))
@@ -89,6 +99,11 @@ func (s *session) noop() {
 			}
 		}
 	}
+	if ch.Empty() {
+		return false
+	}
+	s.snap.dirty = true // the next quiet NOOP saves a snapshot of the new state
+	return true
 }
 
 // seq returns the message number of uid in the client's view, 0 when absent.

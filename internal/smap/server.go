@@ -11,7 +11,8 @@
 // are reported (EXPUNGE, EXISTS, FETCH FLAGS) only by the commands that report them in
 // Courier (NOOP, EXPUNGE, MOVE, IDLE), so message numbers change only there. The session
 // holds no lock while it writes to the client. An ADD upload is streamed to the store as it
-// arrives, never held whole, and APPENDLIMIT bounds what is stored.
+// arrives, never held whole, and APPENDLIMIT bounds what is stored. SOPEN keeps Courier's
+// snapshots (courierimapsnapshots/, see snapshot.go); a quiet NOOP after SOPEN saves one.
 //
 // Switching to SMAP on the IMAP port (Courier's imaplogin/imapd): the IMAP greeting and
 // CAPABILITY list "SMAP1" when SMAP_CAPABILITY is set. A client that wants SMAP sends its
@@ -82,6 +83,7 @@ type session struct {
 	mbName string          // its IMAP name
 	msgs   []store.Message // the view as the client knows it (message n is msgs[n-1])
 	rights string          // the user's rights on the open folder
+	snap   snapshots       // SOPEN snapshots of the open folder (snapshot.go)
 
 	add         addState
 	appendLimit int64 // APPENDLIMIT: the largest message ADD stores
@@ -244,7 +246,11 @@ func (s *session) command(line string) (err error) {
 		s.closeFolder()
 		s.writes("+OK Folder closed\n")
 	case "NOOP":
-		s.noop()
+		// Only a real NOOP saves a snapshot, and, as in Courier, only one that found the
+		// folder quiet: a NOOP that reports changes leaves it to the next.
+		if !s.noop() {
+			s.saveSnapshot()
+		}
 		s.writes("+OK Folder updated\n")
 	case "IDLE":
 		return s.cmdIdle()
