@@ -33,6 +33,7 @@ func (a *App) imapHandler(service string) netx.Handler {
 		},
 		Settings: a.imapSettings(envs),
 		SMAP:     a.smapHandler(),
+		Outbox:   OutboxSender(a.cfg.Dir, true),
 		Handoff:  &imapHandoff{a: a, envs: envs, sp: privsep.New(privsep.Options{KillAfter: a.opts.DrainTimeout})},
 		Log:      a.log.With("service", service),
 		Hostname: meHostname(a.cfg.Dir),

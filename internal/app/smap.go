@@ -2,9 +2,12 @@ package app
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"courier/internal/imap/server"
 	"courier/internal/smap"
@@ -47,6 +50,48 @@ func SMAPSendmail(configDir, onBehalf string) func(ctx context.Context, from str
 		}
 		if err := submit.Send(dir, env, msg, 0); err != nil {
 			return fmt.Errorf("send: %w", err)
+		}
+		return nil
+	}
+}
+
+// OutboxSender sends a message appended or copied to the Outbox folder (OUTBOX, Courier's
+// XCOURIEROUTBOX) as Courier's `sendmail -oi -t` would: recipients from To:, Cc: and Bcc:,
+// Bcc: removed, the account as envelope sender; through the pickup directory of
+// configDir. inServer says the session runs inside the server, which then names the
+// account in the pickup file (see SMAPSendmail).
+func OutboxSender(configDir string, inServer bool) func(ctx context.Context, user string, msg io.Reader) error {
+	return func(_ context.Context, user string, msg io.Reader) error {
+		raw, err := io.ReadAll(io.LimitReader(msg, 256<<20))
+		if err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+		raw = bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
+		head, body := raw, []byte(nil)
+		if bytes.HasPrefix(raw, []byte("\n")) {
+			head, body = nil, raw[1:]
+		} else if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
+			head, body = raw[:i+1], raw[i+2:]
+		}
+		local, domain, _ := strings.Cut(user, "@")
+		block, rcpts, _ := submit.RewriteHeader(submit.SplitFields(head), submit.HeaderOptions{Rcpts: true, User: local, Host: domain})
+		if len(rcpts) == 0 {
+			return errors.New("outbox: the message names no recipient in To:, Cc: or Bcc:")
+		}
+		dir, err := PickupDir(configDir)
+		if err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+		env := &submit.Envelope{From: user}
+		if inServer {
+			env.OnBehalf = user
+		}
+		for _, r := range rcpts {
+			env.Rcpts = append(env.Rcpts, submit.Rcpt{Addr: r})
+		}
+		content := append(append(block, '\n'), body...)
+		if err := submit.Send(dir, env, bytes.NewReader(content), 0); err != nil {
+			return fmt.Errorf("outbox: %w", err)
 		}
 		return nil
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"courier/internal/app"
 	"courier/internal/auth"
 	"courier/internal/imap/server"
 	clog "courier/internal/log"
@@ -101,7 +102,7 @@ func runImapd(e *Env) int {
 	if smap {
 		return runSMAP(ctx, e, st, dir, user, env, log)
 	}
-	srv := server.New(server.Config{Log: log})
+	srv := server.New(server.Config{Log: log, Outbox: app.OutboxSender(envConfigDir(e), false)})
 	if err := srv.ServeStdio(ctx, e.Stdin, e.Stdout, st, dir, user, set); err != nil {
 		fmt.Fprintf(e.Stderr, "imapd: %v\n", err)
 		return 1
@@ -126,7 +127,7 @@ func runImapdLoggedIn(e *Env, st store.Store, dir, user, tag string, set *server
 		defer c.Close()
 		in, out = c, c
 	}
-	srv := server.New(server.Config{Log: log})
+	srv := server.New(server.Config{Log: log, Outbox: app.OutboxSender(envConfigDir(e), false)})
 	if err := srv.ServeLoggedIn(ctx, in, out, st, set, li); err != nil {
 		log.Info("session ended", "err", err)
 	}

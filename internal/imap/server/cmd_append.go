@@ -99,6 +99,9 @@ func (ss *session) cmdAppend(bool) *status {
 	if aerr != nil {
 		return storeErr(aerr, "APPEND")
 	}
+	if st := ss.sendFromOutbox(name, mb, []store.UID{uid}); st != nil {
+		return st
+	}
 	return ok("APPENDUID "+strconv.FormatUint(uint64(mb.Status().UIDValidity), 10)+" "+strconv.FormatUint(uint64(uid), 10), "APPEND Ok.")
 }
 
@@ -170,4 +173,47 @@ func parseDateTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, errors.New("bad date-time")
+}
+
+// isOutbox reports whether the IMAP folder name is the Outbox of OUTBOX (Courier's
+// XCOURIEROUTBOX: ".Outbox" or "INBOX.Outbox" both name INBOX.Outbox).
+func (ss *session) isOutbox(name string) bool {
+	if ss.set.Outbox == "" {
+		return false
+	}
+	return strings.EqualFold(name, "INBOX"+strings.TrimPrefix(ss.set.Outbox, "INBOX"))
+}
+
+// sendFromOutbox sends the messages just stored in the Outbox (Courier sends what is
+// appended or copied there, and keeps the copy). A message that cannot be sent is taken out
+// of the Outbox again and the command answers NO, so a client never believes unsent mail
+// went.
+func (ss *session) sendFromOutbox(name string, mb store.Mailbox, uids []store.UID) *status {
+	if !ss.isOutbox(name) || len(uids) == 0 {
+		return nil
+	}
+	send := ss.srv.cfg.Outbox
+	// The new messages are in the folder but not yet in this view of it.
+	_, err := mb.Sync()
+	if err != nil {
+		ss.log.Warn("outbox: sync", "err", err)
+	}
+	for i, u := range uids {
+		if send == nil {
+			err = errors.New("sending is not available")
+		} else {
+			var c store.Content
+			if c, err = mb.OpenMessage(u); err == nil {
+				err = send(ss.ctx, ss.user, c)
+				c.Close()
+			}
+		}
+		if err != nil {
+			_, _ = mb.Expunge(uids[i:])
+			ss.log.Warn("outbox: not sent", "err", err)
+			return no("", "Cannot send the message: "+err.Error())
+		}
+		ss.log.Info("outbox: sent", "uid", u)
+	}
+	return nil
 }

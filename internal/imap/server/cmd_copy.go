@@ -70,6 +70,9 @@ func (ss *session) copyMove(uid, move bool) *status {
 		}
 		return storeErr(err, verb)
 	}
+	if st := ss.sendFromOutbox(name, dst, newUIDs); st != nil {
+		return st
+	}
 	dstUIDs := make([]uint32, len(newUIDs))
 	for i, u := range newUIDs {
 		dstUIDs[i] = uint32(u)

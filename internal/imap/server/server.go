@@ -58,6 +58,9 @@ type Config struct {
 	Settings func(service string) (*Settings, error)
 	// SMAP, when set, serves SMAP1 sessions.
 	SMAP SMAPHandler
+	// Outbox sends a message appended or copied to the Outbox folder (OUTBOX); nil means
+	// sending is not available and such an APPEND or COPY fails.
+	Outbox func(ctx context.Context, user string, msg io.Reader) error
 	// Handoff, when set, moves sessions of accounts with their own uid into processes
 	// running as that uid (see handoff.go).
 	Handoff Handoff

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -332,5 +333,49 @@ func TestSMAPSendAndSave(t *testing.T) {
 	}
 	if !strings.Contains(got, "from user demo@example.test") || !strings.Contains(got, "\nhello\n") {
 		t.Errorf("delivered copy:\n%s", got)
+	}
+}
+
+// TestOutboxSends: with OUTBOX set (Courier's XCOURIEROUTBOX), a message appended to the
+// Outbox is sent to its To:/Cc:/Bcc: and kept there; one naming no recipient is refused and
+// not kept, so a client never believes unsent mail went.
+func TestOutboxSends(t *testing.T) {
+	s, md := start(t, func(t testing.TB, conf string) {
+		testutil.SetEnv(t, filepath.Join(conf, "imapd"), "OUTBOX", ".Outbox")
+	})
+	c := login(t, s)
+	msg := "From: demo@example.test\r\nTo: demo@example.test\r\nBcc: Hidden <demo@example.test>\r\nSubject: via outbox\r\n\r\nhi\r\n"
+	c.Send("a CREATE INBOX.Outbox")
+	c.ExpectMatch(`^a OK `)
+	c.Send(fmt.Sprintf("b APPEND INBOX.Outbox {%d+}", len(msg)))
+	c.Send(msg[:len(msg)-2])
+	c.Send("") // the end of the APPEND command after its literal
+	c.ExpectMatch(`^b OK \[APPENDUID [0-9]+ 1\] APPEND Ok\.$`)
+	nomsg := "Subject: nobody\r\n\r\nx\r\n"
+	c.Send(fmt.Sprintf("c APPEND INBOX.Outbox {%d+}", len(nomsg)))
+	c.Send(nomsg[:len(nomsg)-2])
+	c.Send("")
+	c.ExpectMatch(`^c NO Cannot send the message: .*no recipient`)
+	var got string
+	for end := time.Now().Add(15 * time.Second); got == "" && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		for _, sub := range []string{"new", "cur"} {
+			ents, _ := os.ReadDir(filepath.Join(md, sub))
+			for _, e := range ents {
+				b, _ := os.ReadFile(filepath.Join(md, sub, e.Name()))
+				if strings.Contains(string(b), "Subject: via outbox") {
+					got = string(b)
+				}
+			}
+		}
+	}
+	if got == "" {
+		t.Fatal("the message appended to the Outbox never reached INBOX")
+	}
+	if strings.Contains(got, "Bcc:") || !strings.Contains(got, "from user demo@example.test") {
+		t.Errorf("delivered copy:\n%s", got)
+	}
+	kept, _ := os.ReadDir(filepath.Join(md, ".Outbox", "cur"))
+	if len(kept) != 1 {
+		t.Errorf("the Outbox keeps %d messages, want the sent one only", len(kept))
 	}
 }
