@@ -97,11 +97,14 @@ func (a *App) smtpCoreFor() (*smtpCore, error) {
 	c := &smtpCore{chain: chain}
 	c.resolver = delivery.NewResolver(delivery.ResolverOptions{ConfigDir: a.cfg.Dir, Auth: chain, Log: a.log, Hostname: hostname})
 	local := delivery.NewLocal(delivery.LocalOptions{Auth: chain, Log: a.log})
-	q, err := queue.Open(queue.Options{Dir: dir, Log: a.log.With("service", "queue"), Deliverer: local})
+	notifier := &dsnNotifier{configDir: a.cfg.Dir, core: c, log: a.log.With("service", "dsn"), ready: make(chan struct{})}
+	q, err := queue.Open(queue.Options{Dir: dir, Log: a.log.With("service", "queue"), Deliverer: local, Notifier: notifier,
+		QueueTime: controlDuration(a.cfg.Dir, "queuetime", 0), WarnTime: controlDuration(a.cfg.Dir, "warntime", 0)})
 	if err != nil {
 		return nil, err
 	}
 	c.queue = q
+	close(notifier.ready)
 	a.startPickup(c)
 	return c, nil
 }

@@ -231,7 +231,7 @@ func TestSendmailRefusals(t *testing.T) {
 
 // TestPickupAtStart: files dropped while the server is stopped are queued when it
 // starts; a malformed file, a symbolic link and a refused recipient do not stop the
-// others; a file whose message the queue already holds (a crash between the queue's
+// others, and the refused one comes back to its sender as a notification; a file whose message the queue already holds (a crash between the queue's
 // commit and the file's removal) is not delivered twice.
 func TestPickupAtStart(t *testing.T) {
 	var pickupNew, queued string
@@ -247,7 +247,7 @@ func TestPickupAtStart(t *testing.T) {
 		os.WriteFile(filepath.Join(pickupNew, "0garbage"), []byte("COURIER-PICKUP 1 junk\n"), 0o600)
 		os.Symlink(filepath.Join(configDir, "userdb"), filepath.Join(pickupNew, "0link"))
 		send("Subject: stopped\n\nwritten while the server was down\n", "demo@example.test")
-		send("Subject: nobody\n\nx\n", "nosuchuser@example.test")
+		send("Subject: nobody\n\nx\n", "-f", "demo@example.test", "nosuchuser@example.test")
 
 		// the crash window: the queue holds the message made from a pickup file that is
 		// still there
@@ -302,15 +302,22 @@ func TestPickupAtStart(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(s.ConfigDir, "userdb")); err != nil {
 		t.Errorf("the link's target was touched: %v", err)
 	}
-	ents, _ := os.ReadDir(bad)
-	refused := 0
-	for _, e := range ents {
-		if b, err := os.ReadFile(filepath.Join(bad, e.Name())); err == nil && strings.Contains(string(b), "<nosuchuser@example.test>: delivery: no such user here") {
-			refused++
+	// The refused recipient comes back to the sender as a delivery status notification,
+	// as Courier's sendmail would have refused it on the spot; nothing is left in bad/.
+	dsnMsg := waitMail(t, s.Dir, "NOTICE: mail delivery status.")
+	for _, want := range []string{"\nTo: <demo@example.test>\n", "Content-Type: multipart/report; report-type=delivery-status;",
+		"\nFinal-Recipient: rfc822; nosuchuser@example.test\nAction: failed\nStatus: 5.1.1\n",
+		"Content-Type: message/rfc822\n", "\nSubject: nobody\n"} {
+		if !strings.Contains(dsnMsg, want) {
+			t.Errorf("the notification lacks %q:\n%s", want, dsnMsg)
 		}
 	}
-	if refused != 1 {
-		t.Errorf("the unknown recipient's file is not in bad/ with its reason: %v", ents)
+	if !strings.HasPrefix(dsnMsg, "Return-Path: <>\n") {
+		t.Errorf("the notification is not from the null sender:\n%.300s", dsnMsg)
+	}
+	t.Log(dsnMsg)
+	if ents, _ := os.ReadDir(bad); len(ents) != 2 {
+		t.Errorf("bad/ holds %v, want the malformed file and its reason only", ents)
 	}
 	time.Sleep(300 * time.Millisecond) // a second delivery would have happened by now
 	if n := len(findMail(t, s.Dir, "twice?")); n != 1 {

@@ -56,6 +56,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -89,6 +90,25 @@ type Recipient struct {
 	Account string `json:"acct,omitempty"`
 	Notify  string `json:"notify,omitempty"` // DSN NOTIFY=, comma-separated
 	ORCPT   string `json:"orcpt,omitempty"`  // DSN ORCPT=
+	// Refused, when set, is why the recipient was refused before the message was queued
+	// (a sendmail recipient nobody here receives mail for): it fails at once with this
+	// reason, so the sender hears of it through a notification instead of never.
+	Refused string `json:"refused,omitempty"`
+}
+
+// Wants reports whether the recipient asked to be told of kind ("SUCCESS", "FAILURE" or
+// "DELAY"): NOTIFY=NEVER asks for nothing, no NOTIFY= for failures and delays (RFC 3461
+// §4.1 leaves the default to the MTA; Courier and Postfix both send both).
+func (r *Recipient) Wants(kind string) bool {
+	if r.Notify == "" {
+		return kind == "FAILURE" || kind == "DELAY"
+	}
+	for _, k := range strings.Split(r.Notify, ",") {
+		if strings.EqualFold(strings.TrimSpace(k), kind) {
+			return true
+		}
+	}
+	return false
 }
 
 // Outcome is what a Deliverer did with one recipient.
@@ -98,7 +118,7 @@ type Outcome int
 const (
 	Delivered Outcome = iota // done; never to be tried again
 	Retry                    // temporary failure; try again later
-	Failed                   // permanent failure (a bounce, once DSNs exist)
+	Failed                   // permanent failure: the sender is notified (Notifier)
 	Hold                     // not deliverable by this process (remote); keep queued
 )
 
@@ -115,6 +135,37 @@ type Deliverer interface {
 	Deliver(ctx context.Context, m *Message, i int) Result
 	// AlreadyDelivered reports whether recipient i of m was delivered before a restart.
 	AlreadyDelivered(ctx context.Context, m *Message, i int) (bool, error)
+}
+
+// NoticeKind is what a Notice reports.
+type NoticeKind int
+
+// Notice kinds.
+const (
+	NoticeFailed    NoticeKind = iota // failed for good
+	NoticeDelayed                     // still not delivered after WarnTime; tried again
+	NoticeDelivered                   // delivered, and NOTIFY asked to hear of it
+)
+
+// Notice is the news of one recipient for the message's sender.
+type Notice struct {
+	Rcpt int // index into Envelope.Rcpts
+	Kind NoticeKind
+	// Err is why (failures and delays): the Deliverer's error, whose text begins with an
+	// RFC 3463 status code ("5.1.1 no such account …") when it knows one.
+	Err error
+	At  time.Time // when the attempt was made
+}
+
+// Notifier tells senders what became of their messages (delivery status notifications).
+// Notify must make the notification durable (queue it) before it returns nil: only then
+// does the queue record the failures as final, so a crash between the two repeats a
+// notification at worst and never loses one. It is called from delivery workers and must be
+// safe for concurrent use. Notices are only ever asked for messages with a sender (not the
+// null sender <>, so notifications never beget notifications) and for recipients whose
+// NOTIFY asks for them.
+type Notifier interface {
+	Notify(ctx context.Context, m *Message, notices []Notice) error
 }
 
 // rcpt states.
@@ -139,6 +190,7 @@ type Message struct {
 	state    []byte
 	checked  []bool
 	attempts int
+	warned   bool // the delay notification was sent ("W" record)
 
 	// guarded by Queue.mu
 	scheduled bool // in the ready list, being processed, or waiting for a timer
@@ -181,6 +233,17 @@ type Options struct {
 	RetryDelays []time.Duration
 	// NoSync skips every fsync (benchmarks only: it gives up the guarantees above).
 	NoSync bool
+	// Notifier, when set, is told of failures, delays and requested successes.
+	Notifier Notifier
+	// QueueTime is how long a local recipient that keeps failing temporarily (over quota,
+	// say) is retried before it fails for good with 4.4.7 (Courier's queuetime; default one
+	// week). Recipients held for outbound delivery do not expire here.
+	QueueTime time.Duration
+	// WarnTime is how long after its arrival a message still not delivered to some
+	// recipient gets one delay notification (Courier's warntime; default 4 hours).
+	WarnTime time.Duration
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
 }
 
 // Queue is an open spool.
@@ -241,6 +304,15 @@ func Open(o Options) (*Queue, error) {
 	if len(o.RetryDelays) == 0 {
 		m := time.Minute
 		o.RetryDelays = []time.Duration{5 * m, 5 * m, 5 * m, 15 * m, 5 * m, 5 * m, 30 * m, 5 * m, 5 * m, 60 * m, 5 * m, 5 * m, 120 * m}
+	}
+	if o.QueueTime <= 0 {
+		o.QueueTime = 7 * 24 * time.Hour
+	}
+	if o.WarnTime <= 0 {
+		o.WarnTime = 4 * time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if o.Deliverer == nil {
 		return nil, errors.New("queue: no Deliverer")

@@ -101,17 +101,22 @@ func parseFile(id, path string, data []byte) (*Message, error) {
 	if err := json.Unmarshal(body[:envLen], env); err != nil {
 		return nil, fmt.Errorf("envelope: %w", err)
 	}
+	state, warned := parseRecords(data[headerLen+envLen+contentLen:], len(env.Rcpts))
 	m := &Message{ID: id, Env: env, path: path, contentOff: headerLen + envLen, contentLen: contentLen,
-		recovered: true, state: parseRecords(data[headerLen+envLen+contentLen:], len(env.Rcpts)),
-		checked: make([]bool, len(env.Rcpts))}
+		recovered: true, state: state, warned: warned, checked: make([]bool, len(env.Rcpts))}
 	return m, nil
 }
 
 // parseRecords reads the "D n" and "F n reason" lines that follow the content into a
-// state per recipient (n recipients).
-func parseRecords(b []byte, n int) []byte {
-	state := make([]byte, n)
+// state per recipient (n recipients), and whether a "W" line says the delay notification
+// went.
+func parseRecords(b []byte, n int) (state []byte, warned bool) {
+	state = make([]byte, n)
 	for _, line := range bytes.Split(b, []byte{'\n'}) {
+		if string(line) == "W" {
+			warned = true
+			continue
+		}
 		kind, rest, _ := strings.Cut(string(line), " ")
 		nS, _, _ := strings.Cut(rest, " ")
 		i, err := strconv.Atoi(nS)
@@ -125,5 +130,5 @@ func parseRecords(b []byte, n int) []byte {
 			state[i] = stateFailed
 		}
 	}
-	return state
+	return state, warned
 }

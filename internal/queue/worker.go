@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -51,6 +52,11 @@ func (q *Queue) process(m *Message) {
 	var records []string
 	retry, hold := false, false
 	var lastErr error
+	now := q.o.Now()
+	expired := now.Sub(m.Env.Time) > q.o.QueueTime
+	var notices []Notice
+	var failed []int // failures waiting for their notification before they are final
+	reasons := map[int]string{}
 	for i := range m.Env.Rcpts {
 		switch m.state[i] {
 		case stateDone, stateFailed:
@@ -60,29 +66,46 @@ func (q *Queue) process(m *Message) {
 			retry = true
 			break
 		}
-		if m.recovered && !m.checked[i] {
+		rc := &m.Env.Rcpts[i]
+		if m.recovered && !m.checked[i] && rc.Refused == "" {
 			done, err := q.o.Deliverer.AlreadyDelivered(q.ctx, m, i)
 			if err != nil {
-				q.log.Warn("queue: checking an earlier delivery", "id", m.ID, "rcpt", m.Env.Rcpts[i].Addr, "err", err)
+				q.log.Warn("queue: checking an earlier delivery", "id", m.ID, "rcpt", rc.Addr, "err", err)
 				retry, lastErr = true, err
 				continue
 			}
 			m.checked[i] = true
 			if done {
-				q.log.Info("delivered before restart", "id", m.ID, "rcpt", m.Env.Rcpts[i].Addr)
+				q.log.Info("delivered before restart", "id", m.ID, "rcpt", rc.Addr)
 				m.state[i] = stateDone
 				records = append(records, fmt.Sprintf("D %d\n", i))
 				continue
 			}
 		}
-		res := q.o.Deliverer.Deliver(q.ctx, m, i)
+		var res Result
+		if rc.Refused != "" {
+			res = Result{Outcome: Failed, Err: errors.New(rc.Refused)}
+		} else {
+			res = q.o.Deliverer.Deliver(q.ctx, m, i)
+		}
+		if res.Outcome == Retry && expired && rc.Local && q.ctx.Err() == nil {
+			// Courier's queuetime: a local recipient failing temporarily for this long
+			// (a full mailbox) fails for good.
+			why := "delivery time expired"
+			if res.Err != nil {
+				why += ": " + res.Err.Error()
+			}
+			res = Result{Outcome: Failed, Err: errors.New("4.4.7 " + why)}
+		}
 		switch res.Outcome {
 		case Delivered:
 			m.state[i] = stateDone
 			records = append(records, fmt.Sprintf("D %d\n", i))
-			q.log.Debug("delivered", "id", m.ID, "rcpt", m.Env.Rcpts[i].Addr)
+			q.log.Debug("delivered", "id", m.ID, "rcpt", rc.Addr)
+			if q.notifies(m, i, "SUCCESS") {
+				notices = append(notices, Notice{Rcpt: i, Kind: NoticeDelivered, At: now})
+			}
 		case Failed:
-			m.state[i] = stateFailed
 			reason := "failed"
 			if res.Err != nil {
 				reason = strings.Map(func(r rune) rune {
@@ -92,15 +115,43 @@ func (q *Queue) process(m *Message) {
 					return r
 				}, res.Err.Error())
 			}
-			records = append(records, fmt.Sprintf("F %d %s\n", i, reason))
-			q.log.Warn("delivery failed", "id", m.ID, "rcpt", m.Env.Rcpts[i].Addr, "err", res.Err)
+			failed = append(failed, i)
+			reasons[i] = reason
+			if q.notifies(m, i, "FAILURE") {
+				notices = append(notices, Notice{Rcpt: i, Kind: NoticeFailed, Err: res.Err, At: now})
+			}
+			q.log.Warn("delivery failed", "id", m.ID, "rcpt", rc.Addr, "err", res.Err)
 		case Hold:
 			m.state[i] = stateHeld
 			hold = true
 		default:
 			retry, lastErr = true, res.Err
-			q.log.Info("delivery deferred", "id", m.ID, "rcpt", m.Env.Rcpts[i].Addr, "err", res.Err)
+			q.log.Info("delivery deferred", "id", m.ID, "rcpt", rc.Addr, "err", res.Err)
+			if !m.warned && now.Sub(m.Env.Time) > q.o.WarnTime && q.notifies(m, i, "DELAY") {
+				notices = append(notices, Notice{Rcpt: i, Kind: NoticeDelayed, Err: res.Err, At: now})
+			}
 		}
+	}
+	warned := false
+	if len(notices) > 0 {
+		if err := q.o.Notifier.Notify(q.ctx, m, notices); err != nil {
+			// Nothing is final until the sender can be told: the failures stay pending
+			// and are tried (and reported) again.
+			q.log.Warn("queue: cannot queue the delivery status notification", "id", m.ID, "err", err)
+			retry, lastErr, failed = true, err, nil
+		} else {
+			for _, n := range notices {
+				warned = warned || n.Kind == NoticeDelayed
+			}
+		}
+	}
+	for _, i := range failed {
+		m.state[i] = stateFailed
+		records = append(records, fmt.Sprintf("F %d %s\n", i, reasons[i]))
+	}
+	if warned {
+		m.warned = true
+		records = append(records, "W\n")
 	}
 	finished := true
 	for _, st := range m.state {
@@ -166,4 +217,10 @@ func (q *Queue) appendRecords(m *Message, records []string) {
 	if _, err := f.WriteString(strings.Join(records, "")); err != nil {
 		q.log.Warn("queue: recording outcomes", "id", m.ID, "err", err)
 	}
+}
+
+// notifies reports whether recipient i of m is to be told of kind: there is a Notifier, the
+// message has a sender to tell (never the null sender), and NOTIFY asks for it.
+func (q *Queue) notifies(m *Message, i int, kind string) bool {
+	return q.o.Notifier != nil && m.Env.From != "" && m.Env.Rcpts[i].Wants(kind)
 }

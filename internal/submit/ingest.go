@@ -341,8 +341,7 @@ func (g *Ingester) ingest(name string) {
 		return
 	}
 	if len(refused) > 0 {
-		g.reject(name, "recipients refused: "+strings.Join(refused, "; "))
-		return
+		g.log.Info("pickup: recipients refused; the sender gets a notification", "file", name, "from", env.From, "refused", strings.Join(refused, "; "))
 	}
 	content := io.NewSectionReader(f, off, clen)
 	eight, err := has8bit(content)
@@ -399,13 +398,21 @@ func (g *Ingester) ingest(name string) {
 
 // resolve routes every recipient as SMTP RCPT does for a session that may relay (a local
 // user may send anywhere, as with Courier's sendmail). Addresses refused for good are
-// returned in refused; a temporary failure is the error.
+// returned in refused and also in out, marked Refused, so that the queue fails them with a
+// notification to the sender; a temporary failure is the error.
 func (g *Ingester) resolve(env *Envelope) (out []queue.Recipient, refused []string, err error) {
 	for _, r := range env.Rcpts {
 		rs, err := g.o.Router.Route(g.ctx, r.Addr, true)
 		switch {
 		case errors.Is(err, delivery.ErrUnknownUser), errors.Is(err, delivery.ErrRelayDenied):
+			// Queued all the same, failed at once: the queue tells the sender (a DSN), as
+			// Courier's sendmail would have told it on the spot.
+			code := "5.1.1"
+			if errors.Is(err, delivery.ErrRelayDenied) {
+				code = "5.7.1"
+			}
 			refused = append(refused, "<"+r.Addr+">: "+err.Error())
+			out = append(out, queue.Recipient{Addr: r.Addr, Notify: r.Notify, Refused: code + " " + strings.TrimPrefix(err.Error(), "delivery: ")})
 			continue
 		case err != nil:
 			return nil, nil, fmt.Errorf("<%s>: %w", r.Addr, err)
