@@ -96,7 +96,9 @@ func (a *App) smtpCoreFor() (*smtpCore, error) {
 	chain := a.AuthChain()
 	c := &smtpCore{chain: chain}
 	c.resolver = delivery.NewResolver(delivery.ResolverOptions{ConfigDir: a.cfg.Dir, Auth: chain, Log: a.log, Hostname: hostname})
-	local := delivery.NewLocal(delivery.LocalOptions{Auth: chain, Log: a.log})
+	local := delivery.NewLocal(delivery.LocalOptions{Auth: chain, Log: a.log, ConfigDir: a.cfg.Dir,
+		DefaultDelivery: defaultDelivery(a.cfg.Dir), Forward: c.forward,
+		ProgramTimeout: controlDuration(a.cfg.Dir, "localtimeout", 0)})
 	notifier := &dsnNotifier{configDir: a.cfg.Dir, core: c, log: a.log.With("service", "dsn"), ready: make(chan struct{})}
 	q, err := queue.Open(queue.Options{Dir: dir, Log: a.log.With("service", "queue"), Deliverer: local, Notifier: notifier,
 		QueueTime: controlDuration(a.cfg.Dir, "queuetime", 0), WarnTime: controlDuration(a.cfg.Dir, "warntime", 0)})

@@ -7,11 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"courier/internal/auth"
 	"courier/internal/queue"
@@ -29,12 +33,23 @@ type LocalOptions struct {
 	MaxHeader int
 	// NoSync skips the Maildir fsyncs (benchmarks only).
 	NoSync bool
+	// ConfigDir is the configuration directory: its aliasdir/ holds the instructions of
+	// local addresses that are no account.
+	ConfigDir string
+	// DefaultDelivery is courierd's DEFAULTDELIVERY: the instructions for an account with
+	// no .courier file and no MAILDIR of its own ("" or "./Maildir": HOME/Maildir).
+	DefaultDelivery string
+	// Forward sends recipient i's copy of m on to addrs (a forwarding .courier line) as a
+	// new queued message with the same envelope sender; nil refuses forwarding.
+	Forward func(ctx context.Context, m *queue.Message, i int, addrs []string) error
+	// ProgramTimeout bounds a | or || command (Courier's localtimeout; default 15 min).
+	ProgramTimeout time.Duration
 }
 
 // Local delivers queued recipients into their accounts' Maildirs (the account's MAILDIR,
 // else HOME/Maildir), adding Return-Path: and Delivered-To: as Courier's courierlocal
-// does. Quota is respected: over quota is a temporary failure, retried later.
-// .courier files, mbox and program deliveries come later. Safe for concurrent use.
+// does, or as the account's .courier files say (dotcourier.go). Quota is respected: over
+// quota is a temporary failure, retried later. Safe for concurrent use.
 type Local struct {
 	o LocalOptions
 
@@ -53,25 +68,115 @@ func NewLocal(o LocalOptions) *Local {
 	if o.MaxHeader <= 0 {
 		o.MaxHeader = 1 << 20
 	}
+	if o.ProgramTimeout <= 0 {
+		o.ProgramTimeout = 15 * time.Minute
+	}
 	return &Local{o: o, tokens: map[string]map[string]bool{}}
 }
 
 var _ queue.Deliverer = (*Local)(nil)
 
-// maildirOf looks up the account of a recipient.
-func (l *Local) maildirOf(ctx context.Context, r queue.Recipient) (string, queue.Result) {
+// account looks up the account of a recipient.
+func (l *Local) account(ctx context.Context, r queue.Recipient) (*auth.Account, queue.Result) {
 	a, err := l.o.Auth.Lookup(ctx, "esmtp", r.Account)
 	if err != nil {
 		if auth.IsReject(err) {
-			return "", queue.Result{Outcome: queue.Failed, Err: fmt.Errorf("5.1.1 no such account %q: %w", r.Account, err)}
+			return nil, queue.Result{Outcome: queue.Failed, Err: fmt.Errorf("5.1.1 no such account %q: %w", r.Account, err)}
 		}
-		return "", queue.Result{Outcome: queue.Retry, Err: fmt.Errorf("4.3.0 account lookup: %w", err)}
+		return nil, queue.Result{Outcome: queue.Retry, Err: fmt.Errorf("4.3.0 account lookup: %w", err)}
 	}
-	md := a.MaildirPath()
-	if md == "" {
-		return "", queue.Result{Outcome: queue.Failed, Err: fmt.Errorf("5.3.0 account %q has no home or maildir", r.Account)}
+	return a, queue.Result{}
+}
+
+// plan is how one recipient's mail is delivered: into the default Maildir (ins == nil
+// and !discard) or by instructions.
+type plan struct {
+	acct    *auth.Account
+	home    string
+	md      string        // the default Maildir
+	ins     []instruction // from a .courier file or DEFAULTDELIVERY
+	discard bool          // a .courier file with no instructions
+	def     string        // DEFAULT for a -default file
+}
+
+// planFor finds out how recipient r's mail is delivered (dot-courier(5)).
+func (l *Local) planFor(ctx context.Context, r queue.Recipient) (*plan, queue.Result) {
+	if r.AliasDir {
+		dir := filepath.Join(l.o.ConfigDir, "aliasdir")
+		p, def, err := findExtFile(dir, r.Ext)
+		if err != nil {
+			return nil, instrErr(r, err)
+		}
+		b, err := readInstructions(p)
+		if err != nil {
+			return nil, instrErr(r, err)
+		}
+		ins := parseInstructions(b)
+		return &plan{home: dir, ins: ins, discard: len(ins) == 0, def: def}, queue.Result{}
 	}
-	return md, queue.Result{}
+	a, res := l.account(ctx, r)
+	if a == nil {
+		return nil, res
+	}
+	pl := &plan{acct: a, home: a.Home, md: a.MaildirPath()}
+	var p, def string
+	var err error
+	switch {
+	case r.Ext != "" && a.Home != "":
+		p, def, err = findExtFile(a.Home, r.Ext)
+		if err != nil {
+			return nil, instrErr(r, err)
+		}
+	case r.Ext != "":
+		return nil, queue.Result{Outcome: queue.Failed, Err: fmt.Errorf("5.1.1 <%s>: the account has no home for .courier files", r.Addr)}
+	case a.Home != "":
+		p = filepath.Join(a.Home, ".courier")
+	}
+	if p != "" {
+		b, err := readInstructions(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && r.Ext == "":
+			// no $HOME/.courier: the default delivery
+		case err != nil:
+			return nil, instrErr(r, err)
+		case len(b) > 0:
+			pl.ins, pl.def = parseInstructions(b), def
+			pl.discard = len(pl.ins) == 0
+			return pl, queue.Result{}
+		}
+	}
+	if a.Maildir == "" {
+		if dd := strings.TrimSpace(l.o.DefaultDelivery); dd != "" && dd != "./Maildir" && dd != "./Maildir/" {
+			pl.ins = parseInstructions([]byte(dd))
+		}
+	}
+	if pl.ins == nil && pl.md == "" {
+		return nil, queue.Result{Outcome: queue.Failed, Err: fmt.Errorf("5.3.0 account %q has no home or maildir", r.Account)}
+	}
+	return pl, queue.Result{}
+}
+
+// instrErr is the result of a .courier file that cannot be used: missing means no such
+// address (for good), anything else is retried.
+func instrErr(r queue.Recipient, err error) queue.Result {
+	if errors.Is(err, fs.ErrNotExist) {
+		return queue.Result{Outcome: queue.Failed, Err: fmt.Errorf("5.1.1 <%s>: no such address", r.Addr)}
+	}
+	return queue.Result{Outcome: queue.Retry, Err: fmt.Errorf("4.3.0 delivery instructions for <%s>: %w", r.Addr, err)}
+}
+
+// ids returns the uid and gid of an account's own user: its system user's, or UID/GID.
+func (l *Local) ids(a *auth.Account) (uid, gid int, ok bool) {
+	if a.SysUser != "" {
+		u, err := user.Lookup(a.SysUser)
+		if err != nil {
+			return 0, 0, false
+		}
+		uid, err1 := strconv.Atoi(u.Uid)
+		gid, err2 := strconv.Atoi(u.Gid)
+		return uid, gid, err1 == nil && err2 == nil
+	}
+	return a.UID, a.GID, a.UID != 0
 }
 
 // Deliver implements queue.Deliverer.
@@ -80,14 +185,9 @@ func (l *Local) Deliver(ctx context.Context, m *queue.Message, i int) queue.Resu
 	if !r.Local {
 		return queue.Result{Outcome: queue.Hold, Err: errors.New("4.4.0 outbound delivery is not available yet")}
 	}
-	md, res := l.maildirOf(ctx, r)
-	if md == "" {
+	pl, res := l.planFor(ctx, r)
+	if pl == nil {
 		return res
-	}
-	if _, err := os.Stat(filepath.Join(md, maildir.New)); errors.Is(err, os.ErrNotExist) {
-		if err := maildir.Create(md, maildir.Private, true); err != nil {
-			return queue.Result{Outcome: queue.Retry, Err: fmt.Errorf("4.2.0 creating %s: %w", md, err)}
-		}
 	}
 	content, err := m.Open()
 	if err != nil {
@@ -101,6 +201,21 @@ func (l *Local) Deliver(ctx context.Context, m *queue.Message, i int) queue.Resu
 	}
 	if why := l.loops(hdr, r.Addr); why != "" {
 		return queue.Result{Outcome: queue.Failed, Err: errors.New("5.4.6 " + why)}
+	}
+	switch {
+	case pl.discard:
+		l.o.Log.Info("delivery: discarded by delivery instructions with none", "id", m.ID, "rcpt", r.Addr)
+		return queue.Result{Outcome: queue.Delivered}
+	case pl.ins != nil:
+		d := &dotRun{l: l, m: m, i: i, acct: pl.acct, home: pl.home, ext: r.Ext, def: pl.def}
+		_, res := d.run(ctx, pl.ins, 0)
+		return res
+	}
+	md := pl.md
+	if _, err := os.Stat(filepath.Join(md, maildir.New)); errors.Is(err, os.ErrNotExist) {
+		if err := maildir.Create(md, maildir.Private, true); err != nil {
+			return queue.Result{Outcome: queue.Retry, Err: fmt.Errorf("4.2.0 creating %s: %w", md, err)}
+		}
 	}
 	var pre bytes.Buffer
 	pre.WriteString("Return-Path: <" + m.Env.From + ">\n")
@@ -164,19 +279,49 @@ func (l *Local) loops(hdr []byte, addr string) string {
 }
 
 // AlreadyDelivered implements queue.Deliverer: it looks for the delivery token in the
-// Maildir's new/ and cur/ file names (read once per Maildir and remembered).
+// new/ and cur/ file names of the Maildirs the recipient's mail goes to (read once per
+// Maildir and remembered). Programs, mbox files and forwards keep no token: a crash
+// between one of those and the queue's record repeats it, as Courier repeats a .courier
+// file from its start.
 func (l *Local) AlreadyDelivered(ctx context.Context, m *queue.Message, i int) (bool, error) {
 	r := m.Env.Rcpts[i]
 	if !r.Local {
 		return false, nil
 	}
-	md, res := l.maildirOf(ctx, r)
-	if md == "" {
+	pl, res := l.planFor(ctx, r)
+	if pl == nil {
 		if res.Outcome == queue.Failed {
 			return false, nil
 		}
 		return false, res.Err
 	}
+	var dirs []string
+	if pl.ins == nil {
+		dirs = append(dirs, pl.md)
+	}
+	for _, in := range pl.ins {
+		if in.kind != instrMailbox {
+			continue
+		}
+		p := in.text
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(pl.home, p)
+		}
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			dirs = append(dirs, filepath.Clean(p))
+		}
+	}
+	for _, md := range dirs {
+		found, err := l.hasToken(md, m.Token(i))
+		if found || err != nil {
+			return found, err
+		}
+	}
+	return false, nil
+}
+
+// hasToken reports whether a file of Maildir md carries the delivery token tok.
+func (l *Local) hasToken(md, tok string) (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	set, ok := l.tokens[md]
@@ -195,7 +340,7 @@ func (l *Local) AlreadyDelivered(ctx context.Context, m *queue.Message, i int) (
 		}
 		l.tokens[md] = set
 	}
-	return set[m.Token(i)], nil
+	return set[tok], nil
 }
 
 // tokenOf extracts "q…r…" from a Maildir name "time.MusecPpid…_q…r…[_rN].host,…".

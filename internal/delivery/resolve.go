@@ -3,8 +3,10 @@
 // Resolver answers, for an address given at RCPT time, whether this server takes mail for
 // it and where it goes, from Courier's control files: me, locals, hosteddomains,
 // esmtpacceptmailfor and esmtpacceptmailfor.dir, aliases (the text source; makealiases'
-// compiled form comes later), and the accounts of the auth chain. Local delivers one queued
-// recipient into the account's Maildir.
+// compiled form comes later), the accounts of the auth chain, extension addresses
+// (user-ext, when the account has a matching .courier-ext file) and aliasdir/ for local
+// addresses that are no account. Local delivers one queued recipient into the account's
+// Maildir or as its .courier file says (dotcourier.go).
 //
 // Invariants: the Resolver never accepts a domain that none of locals, hosteddomains and
 // esmtpacceptmailfor lists unless the caller says the session may relay (no open relay);
@@ -382,6 +384,46 @@ func (r *Resolver) expand(ctx context.Context, t *tables, local, domain string, 
 		}
 		if !auth.IsReject(err) {
 			return fmt.Errorf("%w: %v", ErrTempFail, err)
+		}
+	}
+	// user-ext@domain: the account user, as its .courier-ext (or a -default file) says
+	// (dot-courier(5)); the longest account name wins.
+	for j := strings.LastIndexByte(local, '-'); j > 0; j = strings.LastIndexByte(local[:j], '-') {
+		base, ext := local[:j], local[j+1:]
+		if ext == "" {
+			continue
+		}
+		n := base
+		if !isLocal {
+			n = base + "@" + domain
+		}
+		a, err := r.o.Auth.Lookup(ctx, "esmtp", n)
+		if err != nil && auth.IsReject(err) && strings.ToLower(n) != n {
+			a, err = r.o.Auth.Lookup(ctx, "esmtp", strings.ToLower(n))
+		}
+		if err != nil {
+			if !auth.IsReject(err) {
+				return fmt.Errorf("%w: %v", ErrTempFail, err)
+			}
+			continue
+		}
+		if a.Home == "" {
+			return nil // no home, no .courier-ext: no such address
+		}
+		if _, _, err := findExtFile(a.Home, ext); errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		// A file that exists, or a home we cannot read (Courier then accepts and lets
+		// the delivery decide).
+		*out = append(*out, queue.Recipient{Addr: local + "@" + domain, Local: true, Account: a.Address, Ext: ext})
+		return nil
+	}
+	// A local address that is no account: the configuration's aliasdir/.courier-NAME
+	// (with the -default fallbacks), the catch-all of dot-courier(5).
+	if isLocal && r.o.ConfigDir != "" && !strings.HasPrefix(local, ".") {
+		if _, _, err := findExtFile(filepath.Join(r.o.ConfigDir, "aliasdir"), local); err == nil {
+			*out = append(*out, queue.Recipient{Addr: local + "@" + domain, Local: true, Ext: local, AliasDir: true})
+			return nil
 		}
 	}
 	if strings.EqualFold(local, "postmaster") {

@@ -94,6 +94,13 @@ type Recipient struct {
 	// (a sendmail recipient nobody here receives mail for): it fails at once with this
 	// reason, so the sender hears of it through a notification instead of never.
 	Refused string `json:"refused,omitempty"`
+	// Ext is the address extension of a local recipient: "foo-bar" for user-foo-bar, whose
+	// instructions are in the account's .courier-foo-bar (or a -default file); for an
+	// AliasDir recipient the whole local part.
+	Ext string `json:"ext,omitempty"`
+	// AliasDir says the instructions are in the configuration's aliasdir/ (a local address
+	// that is no account), not in an account's home.
+	AliasDir bool `json:"aliasdir,omitempty"`
 }
 
 // Wants reports whether the recipient asked to be told of kind ("SUCCESS", "FAILURE" or
