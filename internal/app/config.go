@@ -16,6 +16,7 @@ import (
 	"courier/internal/config"
 	"courier/internal/config/courierfmt"
 	"courier/internal/netx"
+	"courier/internal/netx/access"
 )
 
 // serviceDef says where a service's settings live in Courier's files. Files are read in
@@ -131,7 +132,14 @@ func parsePrefix(s string) (netip.Prefix, error) {
 
 // envFile parses one file once per load; base supplies names defined by earlier files.
 func (c *Config) envFile(name string, base map[string]string) (*courierfmt.EnvFile, error) {
-	lookup := func(n string) (string, bool) { v, ok := base[n]; return v, ok }
+	lookup := func(n string) (string, bool) {
+		v, ok := base[n]
+		if !ok && n == "sysconfdir" {
+			// Courier's files name their directory ${sysconfdir} (ACCESSFILE=${sysconfdir}/smtpaccess).
+			return c.Dir, true
+		}
+		return v, ok
+	}
 	f, err := courierfmt.LoadEnv(filepath.Join(c.Dir, name), lookup)
 	if err != nil {
 		return nil, err
@@ -192,6 +200,17 @@ func (c *Config) loadService(d serviceDef) ([]Listener, bool, error) {
 	}
 	if lim.MaxPerIP, err = intVar(env, "MAXPERIP", 20, where); err != nil {
 		return nil, false, err
+	}
+	// couriertcpd's -access: ACCESSFILE for the SMTP services, IMAPACCESSFILE for IMAP.
+	accessVar := "ACCESSFILE"
+	if strings.HasPrefix(d.Name, "imap") {
+		accessVar = "IMAPACCESSFILE"
+	}
+	if p := strings.TrimSpace(env[accessVar]); p != "" && (strings.HasPrefix(d.Name, "smtp") || d.Name == "submission" || strings.HasPrefix(d.Name, "imap")) {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(c.Dir, p)
+		}
+		lim.Access = access.NewFile(p)
 	}
 	addrs, err := listenAddrs(env[d.AddrVar], env[d.PortVar], d.DefaultPort)
 	if err != nil {

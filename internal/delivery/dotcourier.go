@@ -182,13 +182,13 @@ func readInstructions(p string) ([]byte, error) {
 
 // dotRun is one delivery through instructions.
 type dotRun struct {
-	l      *Local
-	m      *queue.Message
-	i      int
-	acct   *auth.Account // nil for aliasdir deliveries
-	home   string
-	ext    string // the address extension (EXT)
-	def    string // what a -default file stood for (DEFAULT)
+	l    *Local
+	m    *queue.Message
+	i    int
+	acct *auth.Account // nil for aliasdir deliveries
+	home string
+	ext  string // the address extension (EXT)
+	def  string // what a -default file stood for (DEFAULT)
 }
 
 // open returns the message as queued (without Return-Path: and Delivered-To:).

@@ -15,16 +15,23 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"courier/internal/netx/access"
 )
 
 // Limits are couriertcpd's connection limits for one service. Zero means unlimited.
 type Limits struct {
 	MaxConns int // MAXDAEMONS: connections open at once for this listener
 	MaxPerIP int // MAXPERIP: connections open at once from one remote address
+	// Access is the access file (ACCESSFILE, IMAPACCESSFILE): addresses it denies are
+	// dropped at once, as couriertcpd drops them; the variables it sets for an address are
+	// the connection's Env, and its MAXCPERIP overrides MaxPerIP. nil: no access file.
+	Access *access.File
 }
 
 // Handler speaks one protocol on accepted connections.
@@ -43,7 +50,8 @@ type Handler interface {
 type Observer interface {
 	ConnOpened(service string)
 	ConnClosed(service string)
-	// ConnRefused reports a connection turned away; limit is "maxdaemons" or "maxperip".
+	// ConnRefused reports a connection turned away; limit is "maxdaemons", "maxperip" or
+	// "access" (the access file denies the address).
 	ConnRefused(service, limit string)
 }
 
@@ -64,6 +72,9 @@ type Conn struct {
 	Log     *slog.Logger // logger with conn id and remote address attached
 	// TLS is set when the connection started with implicit TLS (imaps, pop3s, smtps).
 	TLS *tls.Conn
+	// Env holds the variables the access file sets for the remote address (RELAYCLIENT,
+	// BLOCK, SIZELIMIT, …); nil when none.
+	Env map[string]string
 
 	release func()
 	once    sync.Once
@@ -198,6 +209,28 @@ func (s *Server) accept(raw net.Conn) {
 	id := s.IDs.Next()
 	log := s.Log.With("conn", id, "service", s.Service, "remote", ip)
 
+	var env map[string]string
+	if lim.Access != nil {
+		addr, _ := netip.ParseAddr(ip)
+		r, err := lim.Access.Lookup(addr)
+		if err != nil {
+			log.Warn("access file", "file", lim.Access.Path(), "err", err)
+		}
+		if r.Deny {
+			log.Info("connection refused", "limit", "access", "entry", r.Key)
+			if s.Obs != nil {
+				s.Obs.ConnRefused(s.Service, "access")
+			}
+			raw.Close()
+			return
+		}
+		env = r.Env
+		if v, ok := env["MAXCPERIP"]; ok {
+			if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+				lim.MaxPerIP = n
+			}
+		}
+	}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -234,7 +267,7 @@ func (s *Server) accept(raw net.Conn) {
 		}()
 		return
 	}
-	c := &Conn{Conn: raw, ID: id, Service: s.Service, Remote: ip, Log: log}
+	c := &Conn{Conn: raw, ID: id, Service: s.Service, Remote: ip, Log: log, Env: env}
 	s.conns[c] = struct{}{}
 	s.perIP[ip]++
 	s.wg.Add(1)

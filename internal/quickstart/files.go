@@ -28,6 +28,15 @@ localhost
 	"esmtproutes": `# esmtproutes: "domain: relay" lines to route mail for a domain through a relay.
 # (empty: mail is sent to each domain's MX)
 `,
+	"smtpaccess/default": `# smtpaccess: what SMTP connections from an address or network may do
+# (couriertcpd(8) "ACCESS FILE"). Run "courier makesmtpaccess" after editing.
+#
+#   192.168.5<TAB>deny                           drop the connection
+#   192.168.0.0/16<TAB>allow,RELAYCLIENT         may relay without AUTH
+#   203.0.113.7<TAB>allow,BLOCK="550 Go away."   every recipient refused
+#
+# QUICKSTART: Courier's default lets 127.0.0.1 relay; here relaying needs AUTH.
+`,
 	"aliases/system": `# aliases: "name: address, address" lines. Run "courier makealiases" after editing.
 postmaster: demo@{{.Domain}}
 abuse: demo@{{.Domain}}
@@ -79,6 +88,9 @@ ESMTPAUTH_TLS="PLAIN LOGIN CRAM-MD5 CRAM-SHA1 CRAM-SHA256"
 # QUICKSTART: loopback is NOT a relay client (Courier's smtpaccess lets 127.0.0.1 relay):
 # relaying needs AUTH, from anywhere.
 RELAYCLIENT_FROM=""
+# Per-address access (deny, RELAYCLIENT, BLOCK, SIZELIMIT): the smtpaccess/ directory,
+# compiled by "courier makesmtpaccess".
+ACCESSFILE=${sysconfdir}/smtpaccess
 # QUICKSTART (our setting): plain-text AUTH without TLS is accepted from these networks only.
 PLAINTEXT_LOGIN_FROM="127.0.0.0/8 ::1"
 TLS_CERTFILE={{.Cert}}

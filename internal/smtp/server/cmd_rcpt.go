@@ -34,6 +34,11 @@ func (ss *session) cmdRcpt(arg string) {
 		return
 	}
 	addr := r.To.String()
+	if b := ss.blocked(); b != "" {
+		ss.log.Info("blocked by the access file", "rcpt", addr, "block", b)
+		ss.replyBlock(b)
+		return
+	}
 	rs, err := ss.s.o.Router.Route(ss.ctx, addr, ss.relay)
 	switch {
 	case errors.Is(err, delivery.ErrRelayDenied):

@@ -31,7 +31,7 @@ func (ss *session) cmdStartTLS(arg string) bool {
 	ss.resetTransaction()
 	ss.helo, ss.esmtp = "", false
 	ss.authUser, ss.authMech = "", ""
-	ss.relay = inPrefixes(ss.remote, ss.st.RelayFrom)
+	ss.relay = ss.relayClient()
 	cs := ss.c.TLS.ConnectionState()
 	ss.log.Info("STARTTLS", "version", tlsVersion(cs.Version), "cipher", tlsCipher(cs.CipherSuite))
 	return true

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -59,8 +60,39 @@ func newSession(ctx context.Context, s *Server, c *netx.Conn, st Settings) *sess
 	if ap, err := netip.ParseAddr(c.Remote); err == nil {
 		ss.remote = ap.Unmap()
 	}
-	ss.relay = inPrefixes(ss.remote, st.RelayFrom)
+	// The access file's variables for this address (smtpaccess: RELAYCLIENT, BLOCK,
+	// SIZELIMIT, BOFHNOVRFY, BOFHNOEXPN) override the service's settings.
+	if v, ok := c.Env["SIZELIMIT"]; ok {
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n >= 0 {
+			ss.st.MaxSize = n
+		}
+	}
+	if v, ok := c.Env["BOFHNOVRFY"]; ok {
+		ss.st.NoVRFY = v != "" && v != "0"
+	}
+	if v, ok := c.Env["BOFHNOEXPN"]; ok {
+		ss.st.NoEXPN = v != "" && v != "0"
+	}
+	ss.relay = ss.relayClient()
 	return ss
+}
+
+// relayClient reports whether the connection may relay without AUTH: RELAYCLIENT_FROM, or
+// RELAYCLIENT set by the access file.
+func (ss *session) relayClient() bool {
+	_, access := ss.c.Env["RELAYCLIENT"]
+	return access || inPrefixes(ss.remote, ss.st.RelayFrom)
+}
+
+// blocked is the reply for every recipient when the access file sets BLOCK (Courier's
+// submit refuses all mail of such a connection, with BLOCK's text as the reply); "" when
+// mail is accepted. An authenticated client is not blocked.
+func (ss *session) blocked() string {
+	b := strings.TrimSpace(ss.c.Env["BLOCK"])
+	if b == "" || ss.authUser != "" {
+		return ""
+	}
+	return b
 }
 
 func inPrefixes(a netip.Addr, list []netip.Prefix) bool {
@@ -325,4 +357,28 @@ func clean(s string, max int) string {
 		s = s[:max]
 	}
 	return s
+}
+
+// replyBlock answers with an access file's BLOCK text ("550 Shoo! Go away!"): its own code
+// when it begins with a 4xx or 5xx one, else 550.
+func (ss *session) replyBlock(b string) {
+	code, text := 550, b
+	if len(b) >= 4 && (b[0] == '4' || b[0] == '5') && b[1] >= '0' && b[1] <= '9' && b[2] >= '0' && b[2] <= '9' && (b[3] == ' ' || b[3] == '-') {
+		code, _ = strconv.Atoi(b[:3])
+		text = strings.TrimSpace(b[4:])
+	}
+	enh := fmt.Sprintf("%d.7.1", code/100)
+	if f := strings.Fields(text); len(f) > 0 && len(f[0]) >= 5 && (f[0][0] == '4' || f[0][0] == '5') && strings.Count(f[0], ".") == 2 {
+		enh, text = f[0], strings.TrimSpace(strings.TrimPrefix(text, f[0]))
+	}
+	text = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, text)
+	if text == "" {
+		text = "Access denied."
+	}
+	ss.replyf(code, enh, "%s", text)
 }
