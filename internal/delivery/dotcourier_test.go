@@ -214,3 +214,39 @@ func TestRouteExtensionsAndAliasdir(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteAliasForms: an alias naming itself reaches the account too; a program or
+// mailbox alias becomes that instruction; "@domain: user" maps foo@domain to user-foo.
+func TestRouteAliasForms(t *testing.T) {
+	dir := t.TempDir()
+	home := t.TempDir()
+	write(t, dir, "me", "mx.test\n")
+	write(t, dir, "locals", "mx.test\nlocalhost\n")
+	write(t, dir, "aliases", "larry: larry, moe\nrun: | /usr/bin/prog arg\nbox: /var/mail/box\n@virt.test: larry\n")
+	write(t, home, ".courier-info", "./Maildir/\n")
+	acc := accounts{"larry": {Address: "larry", Home: home}, "moe": {Address: "moe"}}
+	r := NewResolver(ResolverOptions{ConfigDir: dir, Auth: acc})
+	for addr, want := range map[string]string{
+		"larry@mx.test":     "larry@mx.test/larry//;moe@mx.test/moe//",
+		"larry@localhost":   "larry@localhost/larry//;moe@mx.test/moe//",
+		"run@mx.test":       "run@mx.test///| /usr/bin/prog arg",
+		"box@localhost":     "box@localhost////var/mail/box",
+		"info@virt.test":    "larry-info@mx.test/larry/info/",
+		"nothing@virt.test": "unknown",
+	} {
+		rs, err := r.Route(context.Background(), addr, false)
+		var parts []string
+		for _, x := range rs {
+			parts = append(parts, fmt.Sprintf("%s/%s/%s/%s", x.Addr, x.Account, x.Ext, x.Instr))
+		}
+		got := strings.Join(parts, ";")
+		if errors.Is(err, ErrUnknownUser) {
+			got = "unknown"
+		} else if err != nil {
+			got = err.Error()
+		}
+		if got != want {
+			t.Errorf("%s: %s, want %s", addr, got, want)
+		}
+	}
+}

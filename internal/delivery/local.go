@@ -101,6 +101,13 @@ type plan struct {
 
 // planFor finds out how recipient r's mail is delivered (dot-courier(5)).
 func (l *Local) planFor(ctx context.Context, r queue.Recipient) (*plan, queue.Result) {
+	if r.Instr != "" {
+		ins := parseInstructions([]byte(r.Instr))
+		if len(ins) != 1 || ins[0].kind == instrForward || (ins[0].kind == instrMailbox && !filepath.IsAbs(ins[0].text)) {
+			return nil, queue.Result{Outcome: queue.Failed, Err: fmt.Errorf("5.3.5 <%s>: bad program or mailbox alias %q", r.Addr, r.Instr)}
+		}
+		return &plan{home: "/", ins: ins}, queue.Result{}
+	}
 	if r.AliasDir {
 		dir := filepath.Join(l.o.ConfigDir, "aliasdir")
 		p, def, err := findExtFile(dir, r.Ext)

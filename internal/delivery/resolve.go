@@ -93,10 +93,12 @@ type tables struct {
 	hosted      domainList
 	hostedAlias map[string]string // alias domain → hosted domain
 	accept      domainList
-	aliases     map[string][]string
+	aliases     map[string][]string // "name@domain" → targets (addresses, "| cmd", "/path")
+	virtual     map[string]string   // @domain: user
+	instr       map[string]string   // program and mailbox aliases: key → "| cmd" or "/path"
 }
 
-var controlFiles = []string{"me", "locals", "hosteddomains", "esmtpacceptmailfor", "esmtpacceptmailfor.dir", "aliases"}
+var controlFiles = []string{"me", "locals", "hosteddomains", "esmtpacceptmailfor", "esmtpacceptmailfor.dir", "aliases", "aliases.dat"}
 
 func (r *Resolver) stamps() map[string]time.Time {
 	out := map[string]time.Time{}
@@ -182,7 +184,7 @@ func (r *Resolver) domainEntry(s string) string {
 }
 
 func (r *Resolver) load(st map[string]time.Time) *tables {
-	t := &tables{stamps: st, hostedAlias: map[string]string{}, aliases: map[string][]string{}}
+	t := &tables{stamps: st, hostedAlias: map[string]string{}, aliases: map[string][]string{}, virtual: map[string]string{}, instr: map[string]string{}}
 	t.me = strings.ToLower(r.o.Hostname)
 	if me, err := courierfmt.ReadFirstLine(filepath.Join(r.o.ConfigDir, "me")); err == nil && me != "" {
 		t.me = strings.ToLower(me)
@@ -219,63 +221,24 @@ func (r *Resolver) load(st map[string]time.Time) *tables {
 	return t
 }
 
-// loadAliases reads the aliases source (file or directory): "name: addr, addr" with
-// continuation lines that start with a blank, and ":include:/path" targets. A name without
-// "@" is local (name@me). Program and mailbox targets ("| cmd", "/path") and "@domain:"
-// virtual domains need the .courier machinery and are skipped with a warning for now.
+// loadAliases reads the alias table: aliases.dat when makealiases wrote it (ours), else the
+// text source aliases (file or directory). A Courier-made aliases.dat (GDBM) is not read;
+// its source is.
 func (r *Resolver) loadAliases(t *tables) {
-	ls, _ := r.lines("aliases")
-	var name string
-	var pos string
-	add := func(key string, targets string) {
-		for _, a := range strings.Split(targets, ",") {
-			a = strings.TrimSpace(a)
-			switch {
-			case a == "":
-			case strings.HasPrefix(a, ":include:"):
-				inc, err := os.ReadFile(strings.TrimSpace(strings.TrimPrefix(a, ":include:")))
-				if err != nil {
-					r.o.Log.Warn("aliases: include", "at", pos, "err", err)
-					continue
-				}
-				for _, l := range strings.Split(string(inc), "\n") {
-					if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-						t.aliases[key] = append(t.aliases[key], l)
-					}
-				}
-			case strings.HasPrefix(a, "|"), strings.HasPrefix(a, "/"):
-				r.o.Log.Warn("aliases: program and mailbox targets are not supported yet; skipped", "at", pos)
-			default:
-				t.aliases[key] = append(t.aliases[key], a)
-			}
-		}
+	var at *Aliases
+	var err error
+	if dat := filepath.Join(r.o.ConfigDir, "aliases.dat"); IsCompiledAliases(dat) {
+		at, err = LoadCompiledAliases(dat, t.me)
+	} else {
+		var ls []courierfmt.Line
+		ls, _ = r.lines("aliases")
+		at = ParseAliases(ls, t.me, r.o.Log)
 	}
-	for _, l := range ls {
-		text := l.Text
-		if text != "" && (text[0] == ' ' || text[0] == '\t') {
-			if name != "" {
-				add(name, text)
-			}
-			continue
-		}
-		n, targets, ok := strings.Cut(text, ":")
-		n = strings.ToLower(strings.TrimSpace(n))
-		if !ok || n == "" {
-			r.o.Log.Warn("aliases: bad line", "at", l.Pos())
-			name = ""
-			continue
-		}
-		if strings.HasPrefix(n, "@") {
-			r.o.Log.Warn("aliases: @domain virtual domains are not supported yet; skipped", "at", l.Pos())
-			name = ""
-			continue
-		}
-		if !strings.Contains(n, "@") {
-			n += "@" + t.me
-		}
-		name, pos = n, l.Pos()
-		add(name, targets)
+	if err != nil {
+		r.o.Log.Warn("aliases.dat unreadable; no aliases", "err", err)
+		at = &Aliases{Targets: map[string][]string{}, Virtual: map[string]string{}, Instr: map[string]string{}}
 	}
+	t.aliases, t.virtual, t.instr = at.Targets, at.Virtual, at.Instr
 }
 
 // splitAddr splits at the last "@" and lowercases the domain.
@@ -300,6 +263,16 @@ func (r *Resolver) Route(ctx context.Context, addr string, relay bool) ([]queue.
 	if d, ok := t.hostedAlias[domain]; ok {
 		domain = d
 	}
+	if user, ok := t.virtual[domain]; ok && !bare {
+		// "@domain: user": foo@domain is user-foo@me, delivered by user's .courier-foo
+		// (makealiases(8)); not recursive.
+		return r.routeIn(ctx, t, user+"-"+local, t.me, false, relay)
+	}
+	return r.routeIn(ctx, t, local, domain, bare, relay)
+}
+
+// routeIn routes local@domain once virtual domains are resolved.
+func (r *Resolver) routeIn(ctx context.Context, t *tables, local, domain string, bare, relay bool) ([]queue.Recipient, error) {
 	isLocal := bare || t.locals.match(domain)
 	isHosted := !isLocal && t.hosted.match(domain)
 	if !isLocal && !isHosted {
@@ -336,6 +309,12 @@ func (r *Resolver) expand(ctx context.Context, t *tables, local, domain string, 
 		keys = append(keys, strings.ToLower(local)+"@"+t.me)
 	}
 	for _, k := range keys {
+		if in, ok := t.instr[k]; ok {
+			// a program or mailbox alias: delivered by that instruction, as the mail
+			// system's user (makealiases(8))
+			*out = append(*out, queue.Recipient{Addr: local + "@" + domain, Local: true, Instr: in})
+			return nil
+		}
 		targets, ok := t.aliases[k]
 		if !ok {
 			continue
@@ -353,6 +332,13 @@ func (r *Resolver) expand(ctx context.Context, t *tables, local, domain string, 
 				td = d
 			}
 			tLocal := tBare || t.locals.match(td)
+			if strings.EqualFold(tl, local) && (td == domain || (tLocal && isLocal)) {
+				// "larry: larry, moe": the alias names itself, which is the account
+				if err := r.expandAccount(ctx, t, local, domain, isLocal, out); err != nil {
+					return err
+				}
+				continue
+			}
 			if !tLocal && !t.hosted.match(td) {
 				// forwarding to another domain: held for outbound delivery
 				a := tl + "@" + td
@@ -368,6 +354,12 @@ func (r *Resolver) expand(ctx context.Context, t *tables, local, domain string, 
 		}
 		return nil
 	}
+	return r.expandAccount(ctx, t, local, domain, isLocal, out)
+}
+
+// expandAccount resolves local@domain (a domain of ours, no alias) to an account, an
+// extension address, an aliasdir entry or postmaster.
+func (r *Resolver) expandAccount(ctx context.Context, t *tables, local, domain string, isLocal bool, out *[]queue.Recipient) error {
 	// an account
 	names := []string{local + "@" + domain}
 	if isLocal {

@@ -101,6 +101,16 @@ type Recipient struct {
 	// AliasDir says the instructions are in the configuration's aliasdir/ (a local address
 	// that is no account), not in an account's home.
 	AliasDir bool `json:"aliasdir,omitempty"`
+	// Instr is the delivery instruction of a program or mailbox alias ("| command",
+	// "/var/shared/info"), carried out as the mail system's user.
+	Instr string `json:"instr,omitempty"`
+}
+
+// SameDelivery reports whether r and o deliver the same copy to the same place (a
+// recipient named twice, or reached through two aliases, gets one copy).
+func (r *Recipient) SameDelivery(o *Recipient) bool {
+	return strings.EqualFold(r.Addr, o.Addr) && r.Local == o.Local && r.Instr == o.Instr &&
+		r.AliasDir == o.AliasDir && strings.EqualFold(r.Ext, o.Ext)
 }
 
 // Wants reports whether the recipient asked to be told of kind ("SUCCESS", "FAILURE" or

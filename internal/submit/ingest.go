@@ -419,12 +419,15 @@ func (g *Ingester) resolve(env *Envelope) (out []queue.Recipient, refused []stri
 		}
 		for _, x := range rs {
 			x.Notify = r.Notify
+			if len(rs) > 1 {
+				x.Notify = "NEVER" // a private list (makealiases(8))
+			}
 			if x.Addr != r.Addr {
 				x.Orig = r.Addr
 			}
 			dup := false
 			for _, y := range out {
-				if strings.EqualFold(y.Addr, x.Addr) {
+				if y.SameDelivery(&x) {
 					dup = true
 					break
 				}

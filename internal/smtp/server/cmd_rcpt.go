@@ -58,12 +58,17 @@ func (ss *session) cmdRcpt(arg string) {
 	notify := strings.Join(r.Notify, ",")
 	for _, x := range rs {
 		x.Notify, x.ORCPT = notify, r.ORCPT
+		if len(rs) > 1 {
+			// An alias with several addresses is a private list (makealiases(8), RFC 3461
+			// §6.2.7.3): its members' failures are not reported to the sender.
+			x.Notify = "NEVER"
+		}
 		if x.Addr != addr {
 			x.Orig = addr
 		}
 		dup := false
 		for _, y := range ss.rcpts {
-			if strings.EqualFold(y.Addr, x.Addr) {
+			if y.SameDelivery(&x) {
 				dup = true
 				break
 			}
