@@ -20,6 +20,10 @@ fi
 ref="$here/../shared/tools/courier-ref"
 if [ -x "$ref" ]; then
   "$ref" >/dev/null
+  # dpkg -x keeps set-id bits (maildrop is setgid mail); the loader then ignores
+  # LD_LIBRARY_PATH and the unpacked program cannot find its libraries.
+  refroot="${COURIER_REF_DIR:-/var/tmp/courier-ref}/root"
+  [ -d "$refroot" ] && find "$refroot" -type f -perm /6000 -exec chmod ug-s {} +
 else
   echo "install-test-deps: $ref not found: the tests that compare with real Courier need ../shared beside the checkout" >&2
   exit 1
