@@ -72,6 +72,8 @@ func (n *dsnNotifier) Notify(ctx context.Context, m *queue.Message, notices []qu
 			d.RetryUntil = m.Env.Time.Add(n.queueTime())
 		case queue.NoticeDelivered:
 			d.Action, d.Status = dsn.Delivered, "2.0.0"
+		case queue.NoticeRelayed:
+			d.Action, d.Status = dsn.Relayed, "2.0.0"
 		}
 		if no.Err != nil {
 			why := no.Err.Error()

@@ -100,7 +100,7 @@ func (a *App) smtpCoreFor() (*smtpCore, error) {
 		DefaultDelivery: defaultDelivery(a.cfg.Dir), Forward: c.forward,
 		ProgramTimeout: controlDuration(a.cfg.Dir, "localtimeout", 0)})
 	notifier := &dsnNotifier{configDir: a.cfg.Dir, core: c, log: a.log.With("service", "dsn"), ready: make(chan struct{})}
-	q, err := queue.Open(queue.Options{Dir: dir, Log: a.log.With("service", "queue"), Deliverer: local, Notifier: notifier,
+	q, err := queue.Open(queue.Options{Dir: dir, Log: a.log.With("service", "queue"), Deliverer: a.newOutbound(local, dir), Notifier: notifier,
 		QueueTime: controlDuration(a.cfg.Dir, "queuetime", 0), WarnTime: controlDuration(a.cfg.Dir, "warntime", 0)})
 	if err != nil {
 		return nil, err

@@ -185,3 +185,28 @@ func TestQueueTimeAndWarnTime(t *testing.T) {
 		t.Error("the held remote recipient left the queue")
 	}
 }
+
+// relayer answers Delivered as a relay would: to a peer that does DSNs for "dsn@…".
+type relayer struct{}
+
+func (relayer) Deliver(_ context.Context, m *Message, i int) Result {
+	return Result{Outcome: Delivered, Relayed: true, PeerDSN: strings.HasPrefix(m.Env.Rcpts[i].Addr, "dsn@")}
+}
+func (relayer) AlreadyDelivered(context.Context, *Message, int) (bool, error) { return false, nil }
+
+// TestRelayedSuccess: NOTIFY=SUCCESS for a recipient handed to a peer that takes DSN
+// requests is the peer's to answer (RFC 3461 §5.2.2); to one that does not, ours says
+// "relayed".
+func TestRelayedSuccess(t *testing.T) {
+	n := &recNotifier{}
+	q, err := Open(Options{Dir: t.TempDir(), Deliverer: relayer{}, Notifier: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close(context.Background())
+	putEnv(t, q, &Envelope{From: "s@x", Time: time.Now(), Rcpts: []Recipient{{Addr: "dsn@far", Notify: "SUCCESS"}, {Addr: "old@far", Notify: "SUCCESS"}}})
+	waitFor(t, "delivery", func() bool { return q.Len() == 0 })
+	if got := n.notices(); len(got) != 1 || got[0].Rcpt != 1 || got[0].Kind != NoticeRelayed {
+		t.Errorf("notices %+v", got)
+	}
+}

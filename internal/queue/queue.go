@@ -37,8 +37,9 @@
 //   - CommitThen's callback runs after the message is durable and before any worker can
 //     see it, so a source removed there (a sendmail pickup file) is gone before the
 //     message can be delivered; Recovered lists what Open found, for matching leftovers.
-//   - Mail for recipients the Deliverer holds (remote domains, until outbound delivery
-//     exists) stays in the queue and is never bounced by this package.
+//   - Mail for recipients the Deliverer holds (Hold) stays in the queue and never expires;
+//     every other recipient fails for good once retried for QueueTime, and its sender is
+//     told (Notifier).
 //
 // One process owns a spool at a time (flock on ".lock"). Scan reads a spool read-only
 // without the lock (mailq while the server runs). Workers own a message while they
@@ -143,6 +144,12 @@ const (
 type Result struct {
 	Outcome Outcome
 	Err     error
+	// Relayed says a Delivered recipient was handed to another server, not delivered
+	// here: a NOTIFY=SUCCESS notice then says "relayed" (RFC 3464), or nothing at all when
+	// PeerDSN says the other server took the DSN request and will answer it itself
+	// (RFC 3461 §5.2.2).
+	Relayed bool
+	PeerDSN bool
 }
 
 // Deliverer delivers one recipient of a message. It must be safe for concurrent use.
@@ -162,6 +169,7 @@ const (
 	NoticeFailed    NoticeKind = iota // failed for good
 	NoticeDelayed                     // still not delivered after WarnTime; tried again
 	NoticeDelivered                   // delivered, and NOTIFY asked to hear of it
+	NoticeRelayed                     // passed to a server that does not do DSNs, and NOTIFY asked
 )
 
 // Notice is the news of one recipient for the message's sender.
@@ -252,9 +260,9 @@ type Options struct {
 	NoSync bool
 	// Notifier, when set, is told of failures, delays and requested successes.
 	Notifier Notifier
-	// QueueTime is how long a local recipient that keeps failing temporarily (over quota,
-	// say) is retried before it fails for good with 4.4.7 (Courier's queuetime; default one
-	// week). Recipients held for outbound delivery do not expire here.
+	// QueueTime is how long a recipient that keeps failing temporarily (over quota, a
+	// peer that answers 4xx) is retried before it fails for good with 4.4.7 (Courier's
+	// queuetime; default one week). Held recipients (Hold) do not expire.
 	QueueTime time.Duration
 	// WarnTime is how long after its arrival a message still not delivered to some
 	// recipient gets one delay notification (Courier's warntime; default 4 hours).

@@ -88,9 +88,9 @@ func (q *Queue) process(m *Message) {
 		} else {
 			res = q.o.Deliverer.Deliver(q.ctx, m, i)
 		}
-		if res.Outcome == Retry && expired && rc.Local && q.ctx.Err() == nil {
-			// Courier's queuetime: a local recipient failing temporarily for this long
-			// (a full mailbox) fails for good.
+		if res.Outcome == Retry && expired && q.ctx.Err() == nil {
+			// Courier's queuetime: a recipient failing temporarily for this long (a full
+			// mailbox, a peer that keeps deferring) fails for good.
 			why := "delivery time expired"
 			if res.Err != nil {
 				why += ": " + res.Err.Error()
@@ -102,8 +102,12 @@ func (q *Queue) process(m *Message) {
 			m.state[i] = stateDone
 			records = append(records, fmt.Sprintf("D %d\n", i))
 			q.log.Debug("delivered", "id", m.ID, "rcpt", rc.Addr)
-			if q.notifies(m, i, "SUCCESS") {
-				notices = append(notices, Notice{Rcpt: i, Kind: NoticeDelivered, At: now})
+			if q.notifies(m, i, "SUCCESS") && !(res.Relayed && res.PeerDSN) {
+				kind := NoticeDelivered
+				if res.Relayed {
+					kind = NoticeRelayed
+				}
+				notices = append(notices, Notice{Rcpt: i, Kind: kind, At: now})
 			}
 		case Failed:
 			reason := "failed"

@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -41,6 +43,10 @@ type Options struct {
 	Log *slog.Logger
 }
 
+// testRoutes is the esmtproutes of every test server: all remote mail to port 1 of
+// 127.0.0.1, where nothing listens (a temporary failure; the mail stays queued).
+const testRoutes = "# testutil: remote mail stays queued (nothing listens on port 1)\n: [127.0.0.1],1\n"
+
 // Start sets up a quickstart installation under t.TempDir() with ephemeral ports on
 // 127.0.0.1, starts it, and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
@@ -49,6 +55,12 @@ func Start(t testing.TB, o Options) *Server {
 	res, err := quickstart.Setup(quickstart.Options{Dir: dir, Listen: "127.0.0.1", Ephemeral: true, Password: "demo-Pass-1"})
 	if err != nil {
 		t.Fatalf("quickstart setup: %v", err)
+	}
+	// Tests never send mail off the machine nor ask the machine's DNS: every remote domain
+	// is routed to a closed loopback port, so its mail is deferred and stays queued. A test
+	// that sends mail out rewrites esmtproutes in Edit (routes match first-line-first).
+	if err := os.WriteFile(filepath.Join(res.ConfigDir, "esmtproutes"), []byte(testRoutes), 0o644); err != nil {
+		t.Fatalf("esmtproutes: %v", err)
 	}
 	if o.Edit != nil {
 		o.Edit(t, res.ConfigDir)

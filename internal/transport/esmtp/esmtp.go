@@ -1,0 +1,703 @@
+// Package esmtp is outbound delivery: a queue.Deliverer that sends mail for remote
+// recipients to other SMTP servers, as Courier's courieresmtp does.
+//
+// # Routing
+//
+// A recipient's domain is looked up in esmtproutes (courier(8): "domain: relay[,port]",
+// ".domain" for subdomains, an empty domain for every domain, an empty relay for "use DNS",
+// "/SECURITY=STARTTLS|REQUIRED|SMTPS|NONE"; first match wins; the file is re-read when it
+// changes). Without a route the domain's MX records are used, in preference order (equal
+// preferences in random order), falling back to its A/AAAA records when it has none
+// (RFC 5321 section 5.1); a null MX (RFC 7505) fails at once with 5.1.10. A relay name is
+// looked up the same way (MX, then A/AAAA), as Courier does; an address literal is used
+// as it is.
+//
+// # Sessions
+//
+// Each attempt says EHLO with esmtphelo (else me), starts TLS when the peer offers
+// STARTTLS (opportunistic, unverified, as Courier's default; a failed handshake is retried
+// in clear unless the route requires TLS), logs in when esmtpauthclient has credentials for
+// the relay, and passes SIZE, 8BITMIME, SMTPUTF8 and the DSN parameters (RET, ENVID,
+// NOTIFY, ORCPT) when the peer offers the extension. Sessions are kept for reuse between
+// messages for esmtptimeoutkeepalive (5 s by default).
+//
+// # Outcomes
+//
+// A 2xx reply to the final dot is Delivered; a 4xx reply, a refused or timed-out connection
+// or a DNS failure is Retry; a 5xx reply is Failed with the peer's reply as the reason, its
+// text beginning with the RFC 3463 status, so the queue's notification carries it.
+//
+// # Batching
+//
+// The queue calls Deliver once per recipient, in index order, from one worker per message.
+// The first call for a domain sends the message once, in one transaction, to every
+// recipient of that domain known to be pending, and keeps the other recipients' outcomes
+// until their own Deliver calls come (the per-message cache). A recipient is known to be
+// pending when this is the message's first pass through the queue in this process (every
+// remote recipient is) or when its last outcome here was Retry. After a restart, nothing is
+// known, and recipients are sent one by one on that first pass. Final outcomes are kept
+// while the message is active, so a recipient asked again (when a notification could not be
+// queued the queue asks again) is answered from the cache and never sent twice.
+//
+// # Duplicates
+//
+// A peer's queue cannot be searched, so AlreadyDelivered looks in a journal of the tokens
+// (Message.Token) of recipients peers accepted, appended right after each accepting reply
+// (Options.JournalPath). The token is also in the log line of each delivery. A duplicate
+// remains possible only when the process dies between the peer's reply and the journal
+// write (or, without Options.SyncJournal, when the machine loses power before the page
+// cache reaches the disk), or when the connection breaks after the final dot but before
+// the reply (RFC 1047's problem).
+package esmtp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"golang.org/x/net/idna"
+
+	"courier/internal/queue"
+)
+
+// Options configure a Transport.
+type Options struct {
+	ConfigDir string // esmtproutes, esmtpauthclient, esmtphelo, me, esmtptimeout*
+	Log       *slog.Logger
+	// Resolver answers MX and address lookups; default NewDNSResolver() (resolv.conf).
+	Resolver Resolver
+	// Port is the port of MX hosts and of routes that name none; default 25.
+	Port int
+	// Hostname is the EHLO name when neither esmtphelo nor me exists.
+	Hostname string
+	// TLSConfig, when set, is the client TLS configuration (to verify peers, say);
+	// default: no verification (opportunistic TLS).
+	TLSConfig *tls.Config
+	// JournalPath is the file of delivered tokens (see the package comment); "" keeps none,
+	// and AlreadyDelivered then always answers false.
+	JournalPath string
+	// SyncJournal fdatasyncs each journal write.
+	SyncJournal bool
+	// MaxRcpts bounds the recipients of one transaction; default 100 (RFC 5321 4.5.3.1.8).
+	MaxRcpts int
+	// MaxIdle bounds the idle sessions kept per peer address; default 16.
+	MaxIdle int
+	// MaxAddrs bounds the addresses tried per attempt; default 10.
+	MaxAddrs int
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+// Transport delivers remote recipients over SMTP. Safe for concurrent use.
+type Transport struct {
+	o       Options
+	log     *slog.Logger
+	cfg     *configReader
+	journal *journal
+	pool    *pool
+
+	mu        sync.Mutex
+	msgs      map[string]*msgState
+	swept     time.Time
+	hooked    bool
+	tlsFailed map[netip.AddrPort]time.Time // peers whose TLS handshake failed: clear until then
+}
+
+// freshWindow: a message first seen by Deliver within this time of its arrival, with no
+// AlreadyDelivered check before, is on its first pass. States idle for twice as long are
+// dropped, so a dropped state is never mistaken for a first pass.
+const freshWindow = 6 * time.Hour
+
+// New returns a transport.
+func New(o Options) (*Transport, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Resolver == nil {
+		o.Resolver = NewDNSResolver()
+	}
+	if o.Port <= 0 {
+		o.Port = 25
+	}
+	if o.Hostname == "" {
+		o.Hostname, _ = os.Hostname()
+	}
+	if o.MaxRcpts <= 0 {
+		o.MaxRcpts = 100
+	}
+	if o.MaxIdle <= 0 {
+		o.MaxIdle = 16
+	}
+	if o.MaxAddrs <= 0 {
+		o.MaxAddrs = 10
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	t := &Transport{o: o, log: o.Log, msgs: map[string]*msgState{}, tlsFailed: map[netip.AddrPort]time.Time{},
+		pool: &pool{idle: map[string][]*conn{}, max: o.MaxIdle}}
+	t.cfg = &configReader{dir: o.ConfigDir, hostname: o.Hostname, log: o.Log, now: o.Now}
+	if o.JournalPath != "" {
+		j, err := openJournal(o.JournalPath, 4<<20, o.SyncJournal)
+		if err != nil {
+			return nil, err
+		}
+		t.journal = j
+	}
+	return t, nil
+}
+
+// Close ends the idle sessions and the journal. Deliveries must have finished.
+func (t *Transport) Close() error {
+	t.pool.closeAll(true)
+	t.journal.close()
+	return nil
+}
+
+// CloseIdle ends the idle sessions.
+func (t *Transport) CloseIdle() { t.pool.closeAll(false) }
+
+var _ queue.Deliverer = (*Transport)(nil)
+
+// rcptState is what the transport knows of one recipient of a message.
+type rcptState struct {
+	pending bool         // its last outcome here was Retry: it is still to be delivered
+	has     bool         // res holds an outcome not yet asked for, or a final one
+	res     queue.Result //
+}
+
+// msgState is the per-message cache.
+type msgState struct {
+	mu      sync.Mutex
+	fresh   bool // first pass: every remote recipient is pending
+	last    int  // index of the last Deliver call; a lower or equal one starts a new pass
+	rc      []rcptState
+	touched time.Time
+}
+
+// state returns the cache entry of m, made on first use; recovered says the entry is made
+// by AlreadyDelivered (a message found at start-up: nothing is known of it).
+func (t *Transport) state(ctx context.Context, m *queue.Message, recovered bool) *msgState {
+	now := t.o.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.hooked && ctx.Done() != nil {
+		// The queue cancels its context when it closes: end the idle sessions then.
+		t.hooked = true
+		context.AfterFunc(ctx, t.CloseIdle)
+	}
+	if now.Sub(t.swept) > time.Minute {
+		t.swept = now
+		for id, st := range t.msgs {
+			if st.mu.TryLock() {
+				if now.Sub(st.touched) > 2*freshWindow {
+					delete(t.msgs, id)
+				}
+				st.mu.Unlock()
+			}
+		}
+	}
+	st, ok := t.msgs[m.ID]
+	if !ok {
+		age := now.Sub(m.Env.Time)
+		st = &msgState{fresh: !recovered && age < freshWindow, last: -1, rc: make([]rcptState, len(m.Env.Rcpts))}
+		t.msgs[m.ID] = st
+	}
+	st.touched = now
+	return st
+}
+
+// Deliver implements queue.Deliverer.
+func (t *Transport) Deliver(ctx context.Context, m *queue.Message, i int) queue.Result {
+	if m.Env.Rcpts[i].Local {
+		return queue.Result{Outcome: queue.Retry, Err: errors.New("4.3.0 esmtp: a local recipient was routed to outbound delivery")}
+	}
+	st := t.state(ctx, m, false)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if i <= st.last {
+		st.fresh = false // a new pass
+	}
+	st.last = i
+	if r := &st.rc[i]; r.has {
+		res := r.res
+		if res.Outcome == queue.Retry {
+			r.has, r.pending = false, true
+		}
+		return res
+	}
+	domain := domainOf(m.Env.Rcpts[i].Addr)
+	batch := []int{i}
+	for j := i + 1; j < len(m.Env.Rcpts) && len(batch) < t.o.MaxRcpts; j++ {
+		rc := m.Env.Rcpts[j]
+		if rc.Local || rc.Refused != "" || st.rc[j].has || domainOf(rc.Addr) != domain {
+			continue
+		}
+		if st.fresh || st.rc[j].pending {
+			batch = append(batch, j)
+		}
+	}
+	results := t.deliverBatch(ctx, m, domain, batch)
+	for k, j := range batch {
+		st.rc[j].res, st.rc[j].has = results[k], true
+	}
+	r := &st.rc[i]
+	res := r.res
+	if res.Outcome == queue.Retry {
+		r.has, r.pending = false, true
+	} else {
+		r.pending = false
+	}
+	return res
+}
+
+// AlreadyDelivered implements queue.Deliverer: it looks for the token in the journal.
+func (t *Transport) AlreadyDelivered(ctx context.Context, m *queue.Message, i int) (bool, error) {
+	st := t.state(ctx, m, true)
+	st.mu.Lock()
+	st.fresh = false
+	st.rc[i].pending = true
+	st.mu.Unlock()
+	ok, err := t.journal.has(m.Token(i))
+	if err != nil {
+		return false, err
+	}
+	if ok {
+		st.mu.Lock()
+		st.rc[i].pending = false
+		st.mu.Unlock()
+	}
+	return ok, nil
+}
+
+// domainOf returns the lower-case domain of an address.
+func domainOf(addr string) string {
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 {
+		return ""
+	}
+	return strings.ToLower(addr[i+1:])
+}
+
+// all returns n copies of a result.
+func all(n int, res queue.Result) []queue.Result {
+	out := make([]queue.Result, n)
+	for i := range out {
+		out[i] = res
+	}
+	return out
+}
+
+func retry(err error) queue.Result  { return queue.Result{Outcome: queue.Retry, Err: err} }
+func failed(err error) queue.Result { return queue.Result{Outcome: queue.Failed, Err: err} }
+
+// hop is one host to try, before its addresses are known.
+type hop struct {
+	host  string // name, or address literal
+	port  int
+	relay string // the route's relay (esmtpauthclient key); "" for MX delivery
+}
+
+// hops works out where mail for domain goes. A permanent problem (no such domain, null
+// MX, a loop) comes back as a Failed result, a temporary one as Retry.
+func (t *Transport) hops(ctx context.Context, domain string, set *settings) ([]hop, Security, *queue.Result) {
+	sec := SecurityDefault
+	name, port, relay := domain, t.o.Port, ""
+	if r := set.route(domain); r != nil {
+		sec = r.Security
+		if r.Relay != "" {
+			name, relay = r.Relay, r.Relay
+			if r.Port > 0 {
+				port = r.Port
+			}
+		}
+	}
+	if _, ok := literal(name); ok && (relay != "" || strings.HasPrefix(name, "[")) {
+		return []hop{{host: name, port: port, relay: relay}}, sec, nil
+	}
+	ascii, err := idna.Lookup.ToASCII(name)
+	if err != nil {
+		res := failed(fmt.Errorf("5.1.2 bad domain name %q: %w", name, err))
+		return nil, sec, &res
+	}
+	mxs, err := t.o.Resolver.LookupMX(ctx, ascii)
+	if errors.Is(err, ErrNoSuchDomain) {
+		res := failed(fmt.Errorf("5.1.2 domain %s does not exist: %w", name, err))
+		return nil, sec, &res
+	}
+	if err != nil {
+		res := retry(fmt.Errorf("4.4.3 looking up the mail servers of %s: %w", name, err))
+		return nil, sec, &res
+	}
+	if len(mxs) == 0 {
+		// RFC 5321 section 5.1: the domain itself is the implicit MX
+		return []hop{{host: ascii, port: port, relay: relay}}, sec, nil
+	}
+	var real []MX
+	for _, mx := range mxs {
+		if mx.Host != "" && mx.Host != "." {
+			real = append(real, mx)
+		}
+	}
+	if len(real) == 0 {
+		res := failed(fmt.Errorf("5.1.10 %s does not accept mail (null MX, RFC 7505)", name))
+		return nil, sec, &res
+	}
+	rand.Shuffle(len(real), func(i, j int) { real[i], real[j] = real[j], real[i] })
+	sortMX(real)
+	// RFC 5321 section 5.1: when we are one of the MX hosts, only more preferred ones
+	// may be tried.
+	for k, mx := range real {
+		if strings.EqualFold(mx.Host, set.helo) {
+			real = real[:k]
+			for k > 0 && real[k-1].Pref >= mx.Pref {
+				k--
+				real = real[:k]
+			}
+			if len(real) == 0 {
+				res := failed(fmt.Errorf("5.4.6 mail for %s loops back to myself (%s is its best MX)", name, mx.Host))
+				return nil, sec, &res
+			}
+			break
+		}
+	}
+	out := make([]hop, 0, len(real))
+	for _, mx := range real {
+		out = append(out, hop{host: mx.Host, port: port, relay: relay})
+	}
+	return out, sec, nil
+}
+
+// addrsOf resolves a hop.
+func (t *Transport) addrsOf(ctx context.Context, h hop) ([]netip.AddrPort, error) {
+	if a, ok := literal(h.host); ok {
+		return []netip.AddrPort{netip.AddrPortFrom(a, uint16(h.port))}, nil
+	}
+	ips, err := t.o.Resolver.LookupIP(ctx, h.host)
+	if err != nil {
+		if errors.Is(err, ErrNoSuchDomain) {
+			return nil, fmt.Errorf("5.1.2 %s has no address: %w", h.host, err)
+		}
+		return nil, fmt.Errorf("4.4.3 looking up %s: %w", h.host, err)
+	}
+	out := make([]netip.AddrPort, 0, len(ips))
+	for _, ip := range ips {
+		out = append(out, netip.AddrPortFrom(ip.Unmap(), uint16(h.port)))
+	}
+	return out, nil
+}
+
+// deliverBatch sends m to the recipients idx (one domain) and returns their outcomes.
+func (t *Transport) deliverBatch(ctx context.Context, m *queue.Message, domain string, idx []int) []queue.Result {
+	set := t.cfg.get()
+	hops, sec, res := t.hops(ctx, domain, set)
+	if res != nil {
+		return all(len(idx), *res)
+	}
+	var lastErr error
+	permanentOnly := true // every hop failed with "no such host": nothing to retry
+	tried := 0
+	for _, h := range hops {
+		addrs, err := t.addrsOf(ctx, h)
+		if err != nil {
+			lastErr = err
+			if !strings.HasPrefix(err.Error(), "5.") {
+				permanentOnly = false
+			}
+			continue
+		}
+		for _, a := range addrs {
+			if tried >= t.o.MaxAddrs || ctx.Err() != nil {
+				break
+			}
+			tried++
+			permanentOnly = false
+			p := &dialParams{host: h.host, addr: a, security: sec, helo: set.helo, timeouts: set.timeouts}
+			if h.relay != "" {
+				if c, ok := set.auth[relayKey(h.relay)]; ok {
+					p.auth = &c
+				}
+			}
+			if c, ok := set.auth[relayKey(h.host)]; ok && p.auth == nil {
+				p.auth = &c
+			}
+			results, err := t.attempt(ctx, m, idx, p)
+			if err == nil {
+				return results
+			}
+			lastErr = err
+			t.log.Info("esmtp: attempt failed", "id", m.ID, "domain", domain, "host", h.host, "addr", a.String(), "err", err)
+		}
+	}
+	if lastErr == nil {
+		lastErr = fmt.Errorf("4.4.4 no mail server to try for %s", domain)
+	}
+	if permanentOnly {
+		return all(len(idx), failed(lastErr))
+	}
+	if ctx.Err() != nil {
+		lastErr = fmt.Errorf("4.4.2 delivery interrupted: %w", lastErr)
+	}
+	if !strings.HasPrefix(lastErr.Error(), "4.") {
+		lastErr = fmt.Errorf("4.4.1 %w", lastErr)
+	}
+	return all(len(idx), retry(lastErr))
+}
+
+// session returns a session with a peer: a kept one, or a new one.
+func (t *Transport) session(ctx context.Context, p *dialParams) (*conn, error) {
+	if cn := t.pool.take(p.key()); cn != nil {
+		return cn, nil
+	}
+	t.mu.Lock()
+	noTLS := p.security == SecurityDefault && t.o.Now().Before(t.tlsFailed[p.addr])
+	t.mu.Unlock()
+	cn, err := t.connect(ctx, p, noTLS)
+	if err != nil && errors.Is(err, errTLS) && p.security == SecurityDefault {
+		// Opportunistic TLS failed: remember it for an hour (Courier's "penalty box")
+		// and go on in clear.
+		t.mu.Lock()
+		now := t.o.Now()
+		for a, until := range t.tlsFailed {
+			if now.After(until) {
+				delete(t.tlsFailed, a)
+			}
+		}
+		t.tlsFailed[p.addr] = now.Add(time.Hour)
+		t.mu.Unlock()
+		t.log.Warn("esmtp: TLS handshake failed; sending in clear", "addr", p.addr.String(), "err", err)
+		cn, err = t.connect(ctx, p, true)
+	}
+	return cn, err
+}
+
+// attempt runs one transaction with one peer address. A nil error means the peer answered
+// the transaction (results hold its verdicts); an error means the next address should be
+// tried.
+func (t *Transport) attempt(ctx context.Context, m *queue.Message, idx []int, p *dialParams) ([]queue.Result, error) {
+	for {
+		cn, err := t.session(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		results, reusable, stale := t.transact(ctx, cn, m, idx)
+		if stale {
+			// a kept session the peer had closed meanwhile: open a new one
+			cn.c.Close()
+			continue
+		}
+		if reusable {
+			t.pool.put(cn, t.cfg.get().timeouts.keepalive)
+		} else {
+			cn.c.Close()
+		}
+		return results, nil
+	}
+}
+
+// statusOf makes the RFC 3463 status that begins a reason from a peer's reply.
+func statusOf(e *smtp.SMTPError) string {
+	class := e.Code / 100
+	ec := e.EnhancedCode
+	if ec[0] == class && ec[1] >= 0 && ec[2] >= 0 && (class == 4 || class == 5) {
+		return fmt.Sprintf("%d.%d.%d", ec[0], ec[1], ec[2])
+	}
+	if class == 5 {
+		return "5.0.0"
+	}
+	return "4.0.0"
+}
+
+// PeerError is a peer's negative reply to a command. Its text begins with the RFC 3463
+// status (the peer's enhanced code when it gave one of the right class, else X.0.0), so a
+// notification finds it there; a notifier may also use errors.As to write Remote-MTA and an
+// "smtp;" Diagnostic-Code (RFC 3464 section 2.3).
+type PeerError struct {
+	Status string // RFC 3463 status, "5.1.1"
+	Host   string // the peer's name (MX host or relay)
+	Addr   string // its address
+	Stage  string // the command answered: "MAIL FROM", "RCPT TO:<x@y>", "DATA", "the message"
+	Code   int    // the reply code
+	Reply  string // the reply as sent: "550 5.1.1 <x@y>: unknown user", lines joined by spaces
+}
+
+// Error implements error: "STATUS host [addr] said after STAGE: REPLY".
+func (e *PeerError) Error() string {
+	return fmt.Sprintf("%s %s [%s] said after %s: %s", e.Status, e.Host, e.Addr, e.Stage, e.Reply)
+}
+
+// peerReply makes the reason of a peer's reply.
+func peerReply(cn *conn, stage string, e *smtp.SMTPError) error {
+	reply := fmt.Sprintf("%d", e.Code)
+	if ec := e.EnhancedCode; ec[0] > 0 {
+		reply += fmt.Sprintf(" %d.%d.%d", ec[0], ec[1], ec[2])
+	}
+	reply += " " + strings.ReplaceAll(e.Message, "\n", " ")
+	return &PeerError{Status: statusOf(e), Host: cn.host, Addr: cn.addr.Addr().String(), Stage: stage, Code: e.Code, Reply: reply}
+}
+
+// outcome turns an error of a command into a result. ioErr reports that the session is
+// broken (not an SMTP reply).
+func outcome(cn *conn, stage string, err error) (res queue.Result, ioErr bool) {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		why := peerReply(cn, stage, se)
+		if se.Code/100 == 5 {
+			return failed(why), false
+		}
+		return retry(why), false
+	}
+	return retry(fmt.Errorf("4.4.2 %s: connection lost after %s: %w", cn.peer(), stage, err)), true
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// transact sends one message to recipients idx over cn. stale reports a reused session
+// that turned out dead before anything was accepted (the caller opens a new one).
+func (t *Transport) transact(ctx context.Context, cn *conn, m *queue.Message, idx []int) (results []queue.Result, reusable, stale bool) {
+	stop := context.AfterFunc(ctx, func() { cn.raw.Close() })
+	defer stop()
+	env := m.Env
+	c := cn.c
+	results = make([]queue.Result, len(idx))
+	if max, ok := c.MaxMessageSize(); ok && max > 0 && m.Size() > int64(max) {
+		err := fmt.Errorf("5.3.4 message of %d octets is larger than %s accepts (%d)", m.Size(), cn.peer(), max)
+		return all(len(idx), failed(err)), true, false
+	}
+	opts := &smtp.MailOptions{Size: m.Size(), EnvelopeID: env.EnvID}
+	switch strings.ToUpper(env.Ret) {
+	case "FULL":
+		opts.Return = smtp.DSNReturnFull
+	case "HDRS":
+		opts.Return = smtp.DSNReturnHeaders
+	}
+	needUTF8 := !ascii(env.From)
+	for _, i := range idx {
+		needUTF8 = needUTF8 || !ascii(env.Rcpts[i].Addr)
+	}
+	if ok, _ := c.Extension("SMTPUTF8"); ok && (env.SMTPUTF8 || needUTF8) {
+		opts.UTF8 = true
+	} else if needUTF8 {
+		// RFC 6531 section 3.2: such an address cannot be sent to a peer without SMTPUTF8.
+		err := fmt.Errorf("5.6.7 %s does not support SMTPUTF8, which the addresses need", cn.peer())
+		return all(len(idx), failed(err)), true, false
+	}
+	if err := c.Mail(env.From, opts); err != nil {
+		res, ioErr := outcome(cn, "MAIL FROM", err)
+		if ioErr && cn.reused {
+			return nil, false, true
+		}
+		return all(len(idx), res), !ioErr && t.reset(cn), false
+	}
+	var accepted []int // positions in idx
+	for k, i := range idx {
+		rc := env.Rcpts[i]
+		ro := &smtp.RcptOptions{}
+		for _, n := range strings.Split(rc.Notify, ",") {
+			if n = strings.ToUpper(strings.TrimSpace(n)); n != "" {
+				ro.Notify = append(ro.Notify, smtp.DSNNotify(n))
+			}
+		}
+		if typ, addr, ok := strings.Cut(rc.ORCPT, ";"); ok {
+			switch strings.ToUpper(typ) {
+			case "RFC822":
+				ro.OriginalRecipientType, ro.OriginalRecipient = smtp.DSNAddressTypeRFC822, addr
+			case "UTF-8":
+				ro.OriginalRecipientType, ro.OriginalRecipient = smtp.DSNAddressTypeUTF8, addr
+			}
+		} else if orig := rc.Orig; orig != "" && ascii(orig) {
+			// RFC 3461 section 4.2: the address the sender wrote, when an alias changed it
+			ro.OriginalRecipientType, ro.OriginalRecipient = smtp.DSNAddressTypeRFC822, orig
+		}
+		if ro.OriginalRecipientType == smtp.DSNAddressTypeRFC822 && !ascii(ro.OriginalRecipient) {
+			ro.OriginalRecipientType = smtp.DSNAddressTypeUTF8
+		}
+		if err := c.Rcpt(rc.Addr, ro); err != nil {
+			res, ioErr := outcome(cn, "RCPT TO:<"+rc.Addr+">", err)
+			results[k] = res
+			if ioErr {
+				for k2 := k + 1; k2 < len(idx); k2++ {
+					results[k2] = res
+				}
+				return results, false, false
+			}
+			continue
+		}
+		accepted = append(accepted, k)
+	}
+	if len(accepted) == 0 {
+		return results, t.reset(cn), false
+	}
+	w, err := c.Data()
+	if err != nil {
+		res, ioErr := outcome(cn, "DATA", err)
+		for _, k := range accepted {
+			results[k] = res
+		}
+		if !ioErr {
+			return results, t.reset(cn), false
+		}
+		return results, false, false
+	}
+	content, err := m.Open()
+	if err != nil {
+		w.Close()
+		for _, k := range accepted {
+			results[k] = retry(fmt.Errorf("4.3.0 %w", err))
+		}
+		return results, false, false
+	}
+	_ = cn.raw.SetDeadline(time.Now().Add(t.cfg.get().timeouts.data))
+	_, copyErr := io.Copy(w, content)
+	content.Close()
+	_ = cn.raw.SetDeadline(time.Time{})
+	var resp *smtp.DataResponse
+	if copyErr == nil {
+		resp, err = w.CloseWithResponse()
+	} else {
+		err = copyErr
+	}
+	if err != nil {
+		res, ioErr := outcome(cn, "the message", err)
+		for _, k := range accepted {
+			results[k] = res
+		}
+		return results, !ioErr, false
+	}
+	tokens := make([]string, 0, len(accepted))
+	rcpts := make([]string, 0, len(accepted))
+	peerDSN, _ := c.Extension("DSN")
+	for _, k := range accepted {
+		results[k] = queue.Result{Outcome: queue.Delivered, Relayed: true, PeerDSN: peerDSN}
+		tokens = append(tokens, m.Token(idx[k]))
+		rcpts = append(rcpts, env.Rcpts[idx[k]].Addr)
+	}
+	if err := t.journal.record(tokens); err != nil {
+		t.log.Error("esmtp: recording deliveries", "id", m.ID, "err", err)
+	}
+	t.log.Info("esmtp: delivered", "id", m.ID, "rcpts", strings.Join(rcpts, ","), "tokens", strings.Join(tokens, ","),
+		"peer", cn.peer(), "tls", cn.tls, "reply", strings.ReplaceAll(resp.StatusText, "\n", " "))
+	return results, true, false
+}
+
+// reset ends a transaction that sent nothing; false when the session is no longer usable.
+func (t *Transport) reset(cn *conn) bool {
+	return cn.c.Reset() == nil
+}
