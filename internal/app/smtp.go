@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -35,6 +36,7 @@ type smtpCore struct {
 	resolver *delivery.Resolver
 	queue    *queue.Queue
 	pickup   *submit.Ingester // nil when the pickup directory could not be set up
+	control  net.Listener     // the control socket (control.go); nil when it could not be set up
 
 	mu    sync.Mutex
 	users int
@@ -53,6 +55,9 @@ func (c *smtpCore) release(ctx context.Context) {
 	last := c.users == 0
 	c.mu.Unlock()
 	if last {
+		if c.control != nil {
+			c.control.Close()
+		}
 		if c.pickup != nil {
 			c.pickup.Stop() // it writes into the queue: stop it first
 		}
@@ -108,6 +113,7 @@ func (a *App) smtpCoreFor() (*smtpCore, error) {
 	c.queue = q
 	close(notifier.ready)
 	a.startPickup(c)
+	a.startControl(c)
 	return c, nil
 }
 

@@ -210,3 +210,14 @@ func TestRelayedSuccess(t *testing.T) {
 		t.Errorf("notices %+v", got)
 	}
 }
+
+// TestCancelRecord: the "X reason" record survives a restart; a torn last line does not count.
+func TestCancelRecord(t *testing.T) {
+	state, warned, cancel := parseRecords([]byte("D 0\nW\nX no longer wanted\n"), 2)
+	if state[0] != stateDone || state[1] != statePending || !warned || cancel != "no longer wanted" {
+		t.Errorf("%v %v %q", state, warned, cancel)
+	}
+	if _, _, cancel := parseRecords([]byte("D 0\nX torn"), 2); cancel != "" {
+		t.Errorf("a torn X record counted: %q", cancel)
+	}
+}

@@ -12,7 +12,8 @@
 //	         C in hex, CRC-32C K of envelope and content
 //	envelope JSON of Envelope, one line
 //	content  the message as stored in a Maildir (lines ending in LF), Received: first
-//	records  appended lines "D n" (recipient n delivered) and "F n reason" (failed for good)
+//	records  appended lines "D n" (recipient n delivered), "F n reason" (failed for good),
+//	         "W" (the delay notice went) and "X reason" (cancelled: fail what is pending)
 //
 // Empty files are pre-created spares ("pool"): their directory entries are made durable in
 // batches, so accepting a message costs one fdatasync of a file whose name is already on
@@ -221,6 +222,7 @@ type Message struct {
 	scheduled bool // in the ready list, being processed, or waiting for a timer
 	timer     *time.Timer
 	lastErr   string
+	cancel    string // cancelmsg's reason: the next pass fails every pending recipient
 }
 
 // Token is the delivery token of recipient i: unique to this message and recipient, made

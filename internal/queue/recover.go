@@ -101,20 +101,25 @@ func parseFile(id, path string, data []byte) (*Message, error) {
 	if err := json.Unmarshal(body[:envLen], env); err != nil {
 		return nil, fmt.Errorf("envelope: %w", err)
 	}
-	state, warned := parseRecords(data[headerLen+envLen+contentLen:], len(env.Rcpts))
+	state, warned, cancel := parseRecords(data[headerLen+envLen+contentLen:], len(env.Rcpts))
 	m := &Message{ID: id, Env: env, path: path, contentOff: headerLen + envLen, contentLen: contentLen,
-		recovered: true, state: state, warned: warned, checked: make([]bool, len(env.Rcpts))}
+		recovered: true, state: state, warned: warned, cancel: cancel, checked: make([]bool, len(env.Rcpts))}
 	return m, nil
 }
 
 // parseRecords reads the "D n" and "F n reason" lines that follow the content into a
-// state per recipient (n recipients), and whether a "W" line says the delay notification
-// went.
-func parseRecords(b []byte, n int) (state []byte, warned bool) {
+// state per recipient (n recipients), whether a "W" line says the delay notification
+// went, and the reason of an "X" line (cancelmsg).
+func parseRecords(b []byte, n int) (state []byte, warned bool, cancel string) {
 	state = make([]byte, n)
-	for _, line := range bytes.Split(b, []byte{'\n'}) {
+	lines := bytes.Split(b, []byte{'\n'})
+	for j, line := range lines {
 		if string(line) == "W" {
 			warned = true
+			continue
+		}
+		if r, ok := bytes.CutPrefix(line, []byte("X ")); ok && j < len(lines)-1 {
+			cancel = string(r) // only a complete line: a torn one was never acknowledged
 			continue
 		}
 		kind, rest, _ := strings.Cut(string(line), " ")
@@ -130,5 +135,5 @@ func parseRecords(b []byte, n int) (state []byte, warned bool) {
 			state[i] = stateFailed
 		}
 	}
-	return state, warned
+	return state, warned, cancel
 }

@@ -97,7 +97,7 @@ func scanFile(path, id string) (*Stored, error) {
 	if err != nil {
 		return nil, err
 	}
-	state, _ := parseRecords(recs, len(env.Rcpts))
+	state, _, _ := parseRecords(recs, len(env.Rcpts))
 	s := &Stored{ID: id, Env: env, Size: contentLen, Done: make([]bool, len(state)), Failed: make([]bool, len(state))}
 	for i, v := range state {
 		s.Done[i], s.Failed[i] = v == stateDone, v == stateFailed

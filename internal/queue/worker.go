@@ -54,6 +54,9 @@ func (q *Queue) process(m *Message) {
 	var lastErr error
 	now := q.o.Now()
 	expired := now.Sub(m.Env.Time) > q.o.QueueTime
+	q.mu.Lock()
+	cancel := m.cancel
+	q.mu.Unlock()
 	var notices []Notice
 	var failed []int // failures waiting for their notification before they are final
 	reasons := map[int]string{}
@@ -83,9 +86,12 @@ func (q *Queue) process(m *Message) {
 			}
 		}
 		var res Result
-		if rc.Refused != "" {
+		switch {
+		case cancel != "":
+			res = Result{Outcome: Failed, Err: errors.New("5.0.0 cancelled: " + cancel)}
+		case rc.Refused != "":
 			res = Result{Outcome: Failed, Err: errors.New(rc.Refused)}
-		} else {
+		default:
 			res = q.o.Deliverer.Deliver(q.ctx, m, i)
 		}
 		if res.Outcome == Retry && expired && q.ctx.Err() == nil {
