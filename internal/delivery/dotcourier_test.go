@@ -250,3 +250,41 @@ func TestRouteAliasForms(t *testing.T) {
 		}
 	}
 }
+
+// TestCompiledLists: once makehosteddomains / makeacceptmailfor compiled their lists, the
+// compiled ones rule (source edits wait for the next compile, as with Courier); a bad line
+// is refused with its place.
+func TestCompiledLists(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "me", "mx.test\n")
+	write(t, dir, "hosteddomains", "one.test\n")
+	write(t, dir, "esmtpacceptmailfor.dir/a", "backup-one.test\n")
+	acc := accounts{"u@one.test": {Address: "u@one.test"}, "u@two.test": {Address: "u@two.test"}}
+	route := func(addr string) string {
+		r := NewResolver(ResolverOptions{ConfigDir: dir, Auth: acc})
+		rs, err := r.Route(context.Background(), addr, false)
+		if err != nil {
+			return "refused"
+		}
+		return fmt.Sprint(rs[0].Local)
+	}
+	if route("u@one.test") != "true" || route("x@backup-one.test") != "false" || route("u@two.test") != "refused" {
+		t.Fatal("sources not read")
+	}
+	write(t, dir, "hosteddomains", "one.test\ntwo.test\n")
+	write(t, dir, "esmtpacceptmailfor.dir/a", "backup-two.test\n")
+	if _, err := CompileList(filepath.Join(dir, "hosteddomains"), filepath.Join(dir, "hosteddomains.dat"), 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CompileList(filepath.Join(dir, "esmtpacceptmailfor.dir"), filepath.Join(dir, "esmtpacceptmailfor.dat"), 1); err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "hosteddomains", "one.test\n") // not compiled: no effect
+	if route("u@two.test") != "true" || route("x@backup-two.test") != "false" || route("x@backup-one.test") != "refused" {
+		t.Errorf("compiled lists not used")
+	}
+	write(t, dir, "bad", "ok.test\nnot a domain at all\n")
+	if _, err := CompileList(filepath.Join(dir, "bad"), filepath.Join(dir, "bad.dat"), 2); err == nil || !strings.Contains(err.Error(), "bad:2:") {
+		t.Errorf("bad line: %v", err)
+	}
+}

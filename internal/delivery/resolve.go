@@ -98,7 +98,8 @@ type tables struct {
 	instr       map[string]string   // program and mailbox aliases: key → "| cmd" or "/path"
 }
 
-var controlFiles = []string{"me", "locals", "hosteddomains", "esmtpacceptmailfor", "esmtpacceptmailfor.dir", "aliases", "aliases.dat"}
+var controlFiles = []string{"me", "locals", "hosteddomains", "hosteddomains.dat", "esmtpacceptmailfor",
+	"esmtpacceptmailfor.dir", "esmtpacceptmailfor.dat", "aliases", "aliases.dat"}
 
 func (r *Resolver) stamps() map[string]time.Time {
 	out := map[string]time.Time{}
@@ -198,7 +199,16 @@ func (r *Resolver) load(st map[string]time.Time) *tables {
 	if !t.haveLocals {
 		t.locals = domainList{t.me}
 	}
-	if ls, ok := r.lines("hosteddomains"); ok {
+	// makehosteddomains' and makeacceptmailfor's compiled lists, when ours, rule over their
+	// sources (compiled.go).
+	hosted, accept := "hosteddomains", "esmtpacceptmailfor.dir"
+	if isCompiledList(filepath.Join(r.o.ConfigDir, "hosteddomains.dat")) {
+		hosted = "hosteddomains.dat"
+	}
+	if isCompiledList(filepath.Join(r.o.ConfigDir, "esmtpacceptmailfor.dat")) {
+		accept = "esmtpacceptmailfor.dat"
+	}
+	if ls, ok := r.lines(hosted); ok {
 		for _, l := range ls {
 			f := strings.Fields(l.Text)
 			switch len(f) {
@@ -211,7 +221,7 @@ func (r *Resolver) load(st map[string]time.Time) *tables {
 			}
 		}
 	}
-	for _, n := range []string{"esmtpacceptmailfor", "esmtpacceptmailfor.dir"} {
+	for _, n := range []string{"esmtpacceptmailfor", accept} {
 		ls, _ := r.lines(n)
 		for _, l := range ls {
 			t.accept = append(t.accept, r.domainEntry(l.Text))
