@@ -134,7 +134,7 @@ func (a *App) newSMTPHandler(service string) netx.Handler {
 		Auth:       core.chain,
 		Throttle:   a.Throttle(),
 		Router:     core.resolver,
-		Queue:      core.queue,
+		Queue:      server.QueueSpool{Q: core.queue},
 		OnShutdown: core.release,
 	})
 	return &smtpHandler{Server: srv, core: core}

@@ -159,7 +159,7 @@ func runSendmail(e *Env) int {
 	case "p":
 		return mailq(e, cfg, false, false)
 	case "s":
-		return fail(e, "sendmail", exUsage, "-bs (ESMTP on standard input) is not supported yet; use the submission port")
+		return sendmailBS(e, cfg)
 	default:
 		return fail(e, "sendmail", exUsage, "-b%s is not supported", a.mode)
 	}

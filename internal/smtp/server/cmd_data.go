@@ -256,7 +256,7 @@ func (ss *session) cmdBdat(arg string) bool {
 // builder writes a message into the queue: the Received: line first, then the header block
 // (held in memory until its end, to add Message-ID: and Date: where missing), then the body.
 type builder struct {
-	w         *queue.Writer
+	w         MessageWriter
 	inHeader  bool
 	hdr       []byte
 	maxHeader int

@@ -20,6 +20,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -83,9 +84,31 @@ type Router interface {
 	Route(ctx context.Context, addr string, relay bool) ([]queue.Recipient, error)
 }
 
-// Spool receives accepted messages (queue.Queue).
+// Spool receives accepted messages: the queue (QueueSpool), or sendmail -bs's pickup
+// directory.
 type Spool interface {
-	Create(env *queue.Envelope) (*queue.Writer, error)
+	Create(env *queue.Envelope) (MessageWriter, error)
+}
+
+// MessageWriter takes one message's content; Commit makes it durable (the 250 follows only
+// then), Abort throws it away.
+type MessageWriter interface {
+	io.Writer
+	ID() string
+	Commit() error
+	Abort()
+}
+
+// QueueSpool is the queue as a Spool.
+type QueueSpool struct{ Q *queue.Queue }
+
+// Create implements Spool.
+func (s QueueSpool) Create(env *queue.Envelope) (MessageWriter, error) {
+	w, err := s.Q.Create(env)
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
 // Options configure a Server.
