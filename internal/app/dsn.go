@@ -22,6 +22,7 @@ import (
 	"courier/internal/delivery"
 	"courier/internal/dsn"
 	"courier/internal/queue"
+	"courier/internal/transport/esmtp"
 )
 
 // dsnNotifier implements queue.Notifier for one App's queue.
@@ -74,6 +75,10 @@ func (n *dsnNotifier) Notify(ctx context.Context, m *queue.Message, notices []qu
 			d.Action, d.Status = dsn.Delivered, "2.0.0"
 		case queue.NoticeRelayed:
 			d.Action, d.Status = dsn.Relayed, "2.0.0"
+		}
+		var pe *esmtp.PeerError
+		if errors.As(no.Err, &pe) {
+			d.RemoteMTA, d.SMTPReply = pe.Host, pe.Reply
 		}
 		if no.Err != nil {
 			why := no.Err.Error()

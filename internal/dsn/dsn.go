@@ -45,6 +45,10 @@ type Recipient struct {
 	Diagnostic string    // why, in words (Diagnostic-Code)
 	LastTry    time.Time // Last-Attempt-Date; zero: none
 	RetryUntil time.Time // Will-Retry-Until (delayed only); zero: none
+	// RemoteMTA and SMTPReply, when another server answered: its name (Remote-MTA) and its
+	// reply as sent ("550 5.1.1 <x@y>: unknown user"), which becomes an "smtp" Diagnostic-Code.
+	RemoteMTA string
+	SMTPReply string
 }
 
 // Report is one notification.
@@ -239,7 +243,13 @@ func Write(w io.Writer, r *Report, original io.Reader, size int64) error {
 		}
 		p("Action: %s\n", rc.Action)
 		p("Status: %s\n", rc.Status)
-		if rc.Diagnostic != "" {
+		if rc.RemoteMTA != "" {
+			p("Remote-MTA: dns; %s\n", oneLine(rc.RemoteMTA))
+		}
+		switch {
+		case rc.SMTPReply != "":
+			p("Diagnostic-Code: smtp; %s\n", oneLine(rc.SMTPReply))
+		case rc.Diagnostic != "":
 			p("Diagnostic-Code: x-courier; %s\n", oneLine(rc.Diagnostic))
 		}
 		if !rc.LastTry.IsZero() {

@@ -48,6 +48,7 @@ func TestFailureReport(t *testing.T) {
 		Rcpts: []Recipient{
 			{Final: "b@example.test", Original: "rfc822;B@example.test", Action: Failed, Status: "5.1.1", Diagnostic: "no such user"},
 			{Final: "c@example.test", Action: Delayed, Status: "4.2.2", Diagnostic: "mailbox full", RetryUntil: arr.Add(7 * 24 * time.Hour)},
+			{Final: "d@far.test", Action: Failed, Status: "5.1.1", Diagnostic: "mx.far.test said: 550 5.1.1 no", RemoteMTA: "mx.far.test", SMTPReply: "550 5.1.1 no"},
 		}}
 	var out bytes.Buffer
 	if err := Write(&out, r, strings.NewReader(original), int64(len(original))); err != nil {
@@ -73,7 +74,8 @@ func TestFailureReport(t *testing.T) {
 	}
 	want := "Reporting-MTA: dns; mx.example.test\nOriginal-Envelope-Id: env-1\nArrival-Date: Sun, 06 Dec 2026 10:00:00 +0000\n\n" +
 		"Final-Recipient: rfc822; b@example.test\nOriginal-Recipient: rfc822;B@example.test\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: x-courier; no such user\n\n" +
-		"Final-Recipient: rfc822; c@example.test\nAction: delayed\nStatus: 4.2.2\nDiagnostic-Code: x-courier; mailbox full\nWill-Retry-Until: Sun, 13 Dec 2026 10:00:00 +0000\n"
+		"Final-Recipient: rfc822; c@example.test\nAction: delayed\nStatus: 4.2.2\nDiagnostic-Code: x-courier; mailbox full\nWill-Retry-Until: Sun, 13 Dec 2026 10:00:00 +0000\n\n" +
+		"Final-Recipient: rfc822; d@far.test\nAction: failed\nStatus: 5.1.1\nRemote-MTA: dns; mx.far.test\nDiagnostic-Code: smtp; 550 5.1.1 no\n"
 	if strings.TrimRight(bodies[1], "\n") != strings.TrimRight(want, "\n") {
 		t.Errorf("delivery-status:\n%s\nwant:\n%s", bodies[1], want)
 	}
