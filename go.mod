@@ -19,6 +19,8 @@ require (
 	golang.org/x/net v0.62.0
 )
 
+require github.com/emersion/go-msgauth v0.7.0
+
 require (
 	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/Azure/go-ntlmssp v0.1.1 // indirect

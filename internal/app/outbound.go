@@ -2,7 +2,8 @@ package app
 
 // Outbound delivery: the queue's Deliverer is a composite that hands local recipients to
 // package delivery's Local and every other recipient to the ESMTP transport
-// (internal/transport/esmtp), which routes by esmtproutes and DNS.
+// (internal/transport/esmtp), which routes by esmtproutes and DNS and DKIM-signs what our
+// users and programs send (dkim.go).
 
 import (
 	"context"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"courier/internal/dkim"
 	"courier/internal/queue"
 	"courier/internal/transport/esmtp"
 )
@@ -43,10 +45,12 @@ func (o *outbound) AlreadyDelivered(ctx context.Context, m *queue.Message, i int
 // it: every file there is taken for a message). Its idle sessions end when the queue
 // closes (the transport watches the queue's context).
 func (a *App) newOutbound(local queue.Deliverer, queueDir string) queue.Deliverer {
+	signer := &dkimSigner{keys: dkim.NewKeyring(a.cfg.Dir, a.log.With("service", "dkim"))}
 	return newOutboundWith(local, esmtp.Options{
 		ConfigDir:   a.cfg.Dir,
 		Log:         a.log.With("service", "esmtp"),
 		JournalPath: filepath.Join(filepath.Dir(filepath.Clean(queueDir)), "esmtp-delivered"),
+		Sign:        signer.Sign,
 	}, a.log)
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"courier/internal/auth/pwhash"
 	"courier/internal/auth/userdb"
+	"courier/internal/dkim"
 	"courier/internal/netx"
 	"courier/internal/store/maildir"
 	"courier/internal/submit"
@@ -45,6 +46,7 @@ type Result struct {
 	Created   bool   // false when an existing directory was reused
 	Password  string // the demo password, when known
 	Account   string
+	DKIM      string // the DNS record of a DKIM key (zone-file line), when there is one
 }
 
 // Standard ports per service; each listens on PortBase + this.
@@ -74,6 +76,11 @@ func Setup(o Options) (*Result, error) {
 	r := &Result{Dir: dir, ConfigDir: filepath.Join(dir, "etc"), Account: "demo@" + o.Domain}
 	if _, err := os.Stat(filepath.Join(r.ConfigDir, "imapd")); err == nil {
 		r.Password = readPassword(filepath.Join(dir, "QUICKSTART.txt"))
+		if ks := dkim.NewKeyring(r.ConfigDir, nil).Keys(); len(ks) > 0 {
+			if rec, err := dkim.RecordOf(ks[0]); err == nil {
+				r.DKIM = rec.Zone()
+			}
+		}
 		return r, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("quickstart: %w", err)
@@ -142,6 +149,11 @@ func Setup(o Options) (*Result, error) {
 	if _, err := userdb.Make(filepath.Join(r.ConfigDir, "userdb")); err != nil {
 		return nil, fmt.Errorf("quickstart makeuserdb: %w", err)
 	}
+	rec, err := dkim.Generate(r.ConfigDir, o.Domain, "default", "rsa")
+	if err != nil {
+		return nil, fmt.Errorf("quickstart: %w", err)
+	}
+	r.DKIM = rec.Zone()
 	return r, nil
 }
 
@@ -302,6 +314,9 @@ func WriteGuide(r *Result, services []Service) (string, error) {
 	}
 	if a := addr("http"); a != "" {
 		fmt.Fprintf(&b, "  Web:         http://%s/  (metrics at /metrics, loopback only)\n", a)
+	}
+	if r.DKIM != "" {
+		fmt.Fprintf(&b, "\nOutgoing mail is DKIM-signed; publish this record ('courier dkim dns -c %s' shows it again):\n  %s\n", r.ConfigDir, r.DKIM)
 	}
 	text := b.String()
 	if err := writeFile(filepath.Join(r.Dir, "QUICKSTART.txt"), []byte(text), 0o600); err != nil {

@@ -63,9 +63,19 @@ func NewDNSResolver(servers ...string) *DNSResolver {
 
 // query asks one question, trying each server until one answers (with any rcode).
 func (r *DNSResolver) query(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	in, _, err := r.queryFrom(ctx, name, qtype)
+	return in, err
+}
+
+// queryFrom is query that also says whether the answer is DNSSEC-validated: the server set
+// the AD bit (asked for with AD in the query, RFC 6840 section 5.7) and is on loopback. A
+// resolver elsewhere could be lied to on the way, so its AD bit is not trusted (Postfix's
+// rule too: DANE needs a validating resolver on the machine).
+func (r *DNSResolver) queryFrom(ctx context.Context, name string, qtype uint16) (*dns.Msg, bool, error) {
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), qtype)
 	m.RecursionDesired = true
+	m.AuthenticatedData = true
 	m.SetEdns0(1232, false)
 	timeout := r.Timeout
 	if timeout <= 0 {
@@ -86,20 +96,41 @@ func (r *DNSResolver) query(ctx context.Context, name string, qtype uint16) (*dn
 			}
 			continue
 		}
-		return in, nil
+		return in, in.AuthenticatedData && loopback(srv), nil
 	}
 	if lastErr == nil {
 		lastErr = errors.New("no DNS server configured")
 	}
-	return nil, fmt.Errorf("dns: %s %s: %w", dns.TypeToString[qtype], name, lastErr)
+	return nil, false, fmt.Errorf("dns: %s %s: %w", dns.TypeToString[qtype], name, lastErr)
+}
+
+// loopback reports whether a "host:port" server address is on this machine.
+func loopback(server string) bool {
+	host, _, err := net.SplitHostPort(server)
+	if err != nil {
+		host = server
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }
 
 // LookupMX implements Resolver.
 func (r *DNSResolver) LookupMX(ctx context.Context, domain string) ([]MX, error) {
-	in, err := r.query(ctx, domain, dns.TypeMX)
+	mx, _, err := r.LookupMXSecure(ctx, domain)
+	return mx, err
+}
+
+// LookupMXSecure implements DANEResolver.
+func (r *DNSResolver) LookupMXSecure(ctx context.Context, domain string) ([]MX, bool, error) {
+	in, secure, err := r.queryFrom(ctx, domain, dns.TypeMX)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	mx, err := mxOf(in, domain)
+	return mx, secure, err
+}
+
+func mxOf(in *dns.Msg, domain string) ([]MX, error) {
 	switch in.Rcode {
 	case dns.RcodeSuccess:
 	case dns.RcodeNameError:
@@ -118,15 +149,23 @@ func (r *DNSResolver) LookupMX(ctx context.Context, domain string) ([]MX, error)
 
 // LookupIP implements Resolver.
 func (r *DNSResolver) LookupIP(ctx context.Context, host string) ([]netip.Addr, error) {
+	ips, _, err := r.LookupIPSecure(ctx, host)
+	return ips, err
+}
+
+// LookupIPSecure implements DANEResolver: secure when every answer used was validated.
+func (r *DNSResolver) LookupIPSecure(ctx context.Context, host string) ([]netip.Addr, bool, error) {
 	var out []netip.Addr
 	var errs []error
 	missing := 0
+	allSecure := true
 	for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
-		in, err := r.query(ctx, host, qt)
+		in, secure, err := r.queryFrom(ctx, host, qt)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		allSecure = allSecure && secure
 		switch in.Rcode {
 		case dns.RcodeSuccess:
 		case dns.RcodeNameError:
@@ -154,16 +193,48 @@ func (r *DNSResolver) LookupIP(ctx context.Context, host string) ([]netip.Addr, 
 		}
 	}
 	if len(out) > 0 {
-		return out, nil
+		return out, allSecure && len(errs) == 0, nil
 	}
 	if missing == 2 {
-		return nil, fmt.Errorf("dns: %s has no address: %w", host, ErrNoSuchDomain)
+		return nil, false, fmt.Errorf("dns: %s has no address: %w", host, ErrNoSuchDomain)
 	}
-	return nil, errors.Join(errs...)
+	return nil, false, errors.Join(errs...)
 }
 
 // sortMX orders MX records by preference, keeping the given order among equals (the caller
 // shuffles those first when it wants RFC 5321's random choice).
 func sortMX(mx []MX) {
 	sort.SliceStable(mx, func(i, j int) bool { return mx[i].Pref < mx[j].Pref })
+}
+
+// TXTResolver is a Resolver that also answers TXT questions (MTA-STS discovery).
+type TXTResolver interface {
+	// LookupTXT returns the TXT records of name, each record's strings joined; a name
+	// with none gives an error wrapping ErrNoSuchDomain.
+	LookupTXT(ctx context.Context, name string) ([]string, error)
+}
+
+// LookupTXT implements TXTResolver.
+func (r *DNSResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	in, err := r.query(ctx, name, dns.TypeTXT)
+	if err != nil {
+		return nil, err
+	}
+	switch in.Rcode {
+	case dns.RcodeSuccess:
+	case dns.RcodeNameError:
+		return nil, fmt.Errorf("dns: TXT %s: %w", name, ErrNoSuchDomain)
+	default:
+		return nil, fmt.Errorf("dns: TXT %s: server answered %s", name, dns.RcodeToString[in.Rcode])
+	}
+	var out []string
+	for _, rr := range in.Answer {
+		if txt, ok := rr.(*dns.TXT); ok {
+			out = append(out, strings.Join(txt.Txt, ""))
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("dns: TXT %s: %w", name, ErrNoSuchDomain)
+	}
+	return out, nil
 }

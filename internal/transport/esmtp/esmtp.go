@@ -21,6 +21,29 @@
 // NOTIFY, ORCPT) when the peer offers the extension. Sessions are kept for reuse between
 // messages for esmtptimeoutkeepalive (5 s by default).
 //
+// # Transport security policies
+//
+// For mail that goes to a domain's MX hosts (not through an esmtproutes relay), two
+// policies can make TLS mandatory and authenticated (policy.go, dane.go):
+//
+//   - DANE (RFC 7672): when the MX records and an MX host's addresses are DNSSEC-validated
+//     (the AD bit of a resolver on loopback) and the host has TLSA records, TLS is
+//     required and the certificate must match a DANE-EE or DANE-TA record.
+//   - MTA-STS (RFC 8461, package mtasts): a domain's enforce policy keeps only the MX hosts
+//     it names and requires TLS with a certificate valid for the MX name under RootCAs;
+//     testing only logs. DANE comes first where both apply.
+//
+// A host that fails a policy is skipped; when none is left the delivery is deferred
+// (Retry), never sent in clear.
+//
+// # Signing
+//
+// Options.Sign (package app's DKIM signer) is asked once per message, right before its
+// first transmission, for header fields to put in front of it; they are kept with the
+// message's state, so the other domains of a message and its retries send the same
+// signature, and the queue file itself is never rewritten. Mail that never leaves (local
+// recipients) is never signed.
+//
 // # Outcomes
 //
 // A 2xx reply to the final dot is Delivered; a 4xx reply, a refused or timed-out connection
@@ -53,11 +76,13 @@ package esmtp
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"net/netip"
 	"os"
 	"strings"
@@ -68,6 +93,7 @@ import (
 	"golang.org/x/net/idna"
 
 	"courier/internal/queue"
+	"courier/internal/transport/mtasts"
 )
 
 // Options configure a Transport.
@@ -96,6 +122,23 @@ type Options struct {
 	MaxAddrs int
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// Sign, when set, returns header fields (each ending in CRLF) to put before the message
+	// when it is sent: its DKIM signatures, or "" to send it as it is. It is called once per
+	// message (the first time one of its recipients is sent; the result is kept for the
+	// other domains and for retries while the process runs); an error defers the delivery.
+	Sign func(ctx context.Context, m *queue.Message) (string, error)
+	// NoMTASTS turns MTA-STS (RFC 8461) off; by default the policies of domains whose mail
+	// goes to their MX hosts are looked up (through the Resolver, when it is a TXTResolver)
+	// and applied.
+	NoMTASTS bool
+	// HTTPClient fetches MTA-STS policies; default: 30 s timeout, the system's roots.
+	HTTPClient *http.Client
+	// NoDANE turns DANE (RFC 7672) off; by default it applies where the Resolver is a
+	// DANEResolver reporting DNSSEC-validated MX, address and TLSA records (dane.go).
+	NoDANE bool
+	// RootCAs verify MX certificates where a policy asks for verification (MTA-STS
+	// enforce); nil means the system's roots (or TLSConfig's RootCAs when set).
+	RootCAs *x509.CertPool
 }
 
 // Transport delivers remote recipients over SMTP. Safe for concurrent use.
@@ -105,6 +148,7 @@ type Transport struct {
 	cfg     *configReader
 	journal *journal
 	pool    *pool
+	sts     *mtasts.Cache // nil: MTA-STS off
 
 	mu        sync.Mutex
 	msgs      map[string]*msgState
@@ -147,6 +191,19 @@ func New(o Options) (*Transport, error) {
 	t := &Transport{o: o, log: o.Log, msgs: map[string]*msgState{}, tlsFailed: map[netip.AddrPort]time.Time{},
 		pool: &pool{idle: map[string][]*conn{}, max: o.MaxIdle}}
 	t.cfg = &configReader{dir: o.ConfigDir, hostname: o.Hostname, log: o.Log, now: o.Now}
+	if !o.NoMTASTS {
+		mo := mtasts.Options{HTTP: o.HTTPClient, Log: o.Log, Now: o.Now}
+		if tr, ok := o.Resolver.(TXTResolver); ok {
+			mo.LookupTXT = func(ctx context.Context, name string) ([]string, error) {
+				txt, err := tr.LookupTXT(ctx, name)
+				if errors.Is(err, ErrNoSuchDomain) {
+					return nil, nil
+				}
+				return txt, err
+			}
+		}
+		t.sts = mtasts.New(mo)
+	}
 	if o.JournalPath != "" {
 		j, err := openJournal(o.JournalPath, 4<<20, o.SyncJournal)
 		if err != nil {
@@ -183,6 +240,8 @@ type msgState struct {
 	last    int  // index of the last Deliver call; a lower or equal one starts a new pass
 	rc      []rcptState
 	touched time.Time
+	signed  bool   // sig is known
+	sig     string // header fields to prepend (Options.Sign)
 }
 
 // state returns the cache entry of m, made on first use; recovered says the entry is made
@@ -247,7 +306,16 @@ func (t *Transport) Deliver(ctx context.Context, m *queue.Message, i int) queue.
 			batch = append(batch, j)
 		}
 	}
-	results := t.deliverBatch(ctx, m, domain, batch)
+	if t.o.Sign != nil && !st.signed {
+		sig, err := t.o.Sign(ctx, m)
+		if err != nil {
+			t.log.Error("esmtp: signing failed; delivery deferred", "id", m.ID, "err", err)
+			st.rc[i].pending = true
+			return retry(fmt.Errorf("4.7.0 signing the message: %w", err))
+		}
+		st.sig, st.signed = sig, true
+	}
+	results := t.deliverBatch(ctx, m, domain, batch, st.sig)
 	for k, j := range batch {
 		st.rc[j].res, st.rc[j].has = results[k], true
 	}
@@ -303,9 +371,13 @@ func failed(err error) queue.Result { return queue.Result{Outcome: queue.Failed,
 
 // hop is one host to try, before its addresses are known.
 type hop struct {
-	host  string // name, or address literal
-	port  int
-	relay string // the route's relay (esmtpauthclient key); "" for MX delivery
+	host   string // name, or address literal
+	port   int
+	relay  string // the route's relay (esmtpauthclient key); "" for MX delivery
+	verify verifyMode
+	// mxSecure and addrSecure say the MX and the address records were DNSSEC-validated
+	// (DANE applies only then).
+	mxSecure, addrSecure bool
 }
 
 // hops works out where mail for domain goes. A permanent problem (no such domain, null
@@ -330,7 +402,13 @@ func (t *Transport) hops(ctx context.Context, domain string, set *settings) ([]h
 		res := failed(fmt.Errorf("5.1.2 bad domain name %q: %w", name, err))
 		return nil, sec, &res
 	}
-	mxs, err := t.o.Resolver.LookupMX(ctx, ascii)
+	var mxs []MX
+	secure := false
+	if dr, ok := t.o.Resolver.(DANEResolver); ok && !t.o.NoDANE {
+		mxs, secure, err = dr.LookupMXSecure(ctx, ascii)
+	} else {
+		mxs, err = t.o.Resolver.LookupMX(ctx, ascii)
+	}
 	if errors.Is(err, ErrNoSuchDomain) {
 		res := failed(fmt.Errorf("5.1.2 domain %s does not exist: %w", name, err))
 		return nil, sec, &res
@@ -341,7 +419,7 @@ func (t *Transport) hops(ctx context.Context, domain string, set *settings) ([]h
 	}
 	if len(mxs) == 0 {
 		// RFC 5321 section 5.1: the domain itself is the implicit MX
-		return []hop{{host: ascii, port: port, relay: relay}}, sec, nil
+		return []hop{{host: ascii, port: port, relay: relay, mxSecure: secure}}, sec, nil
 	}
 	var real []MX
 	for _, mx := range mxs {
@@ -373,17 +451,23 @@ func (t *Transport) hops(ctx context.Context, domain string, set *settings) ([]h
 	}
 	out := make([]hop, 0, len(real))
 	for _, mx := range real {
-		out = append(out, hop{host: mx.Host, port: port, relay: relay})
+		out = append(out, hop{host: mx.Host, port: port, relay: relay, mxSecure: secure})
 	}
 	return out, sec, nil
 }
 
-// addrsOf resolves a hop.
-func (t *Transport) addrsOf(ctx context.Context, h hop) ([]netip.AddrPort, error) {
+// addrsOf resolves a hop, noting in it whether the answer was validated.
+func (t *Transport) addrsOf(ctx context.Context, h *hop) ([]netip.AddrPort, error) {
 	if a, ok := literal(h.host); ok {
 		return []netip.AddrPort{netip.AddrPortFrom(a, uint16(h.port))}, nil
 	}
-	ips, err := t.o.Resolver.LookupIP(ctx, h.host)
+	var ips []netip.Addr
+	var err error
+	if dr, ok := t.o.Resolver.(DANEResolver); ok && h.mxSecure && !t.o.NoDANE {
+		ips, h.addrSecure, err = dr.LookupIPSecure(ctx, h.host)
+	} else {
+		ips, err = t.o.Resolver.LookupIP(ctx, h.host)
+	}
 	if err != nil {
 		if errors.Is(err, ErrNoSuchDomain) {
 			return nil, fmt.Errorf("5.1.2 %s has no address: %w", h.host, err)
@@ -398,22 +482,32 @@ func (t *Transport) addrsOf(ctx context.Context, h hop) ([]netip.AddrPort, error
 }
 
 // deliverBatch sends m to the recipients idx (one domain) and returns their outcomes.
-func (t *Transport) deliverBatch(ctx context.Context, m *queue.Message, domain string, idx []int) []queue.Result {
+// sig is put before the message (Options.Sign).
+func (t *Transport) deliverBatch(ctx context.Context, m *queue.Message, domain string, idx []int, sig string) []queue.Result {
 	set := t.cfg.get()
 	hops, sec, res := t.hops(ctx, domain, set)
 	if res != nil {
+		return all(len(idx), *res)
+	}
+	if hops, res = t.applySTS(ctx, m, domain, hops); res != nil {
 		return all(len(idx), *res)
 	}
 	var lastErr error
 	permanentOnly := true // every hop failed with "no such host": nothing to retry
 	tried := 0
 	for _, h := range hops {
-		addrs, err := t.addrsOf(ctx, h)
+		addrs, err := t.addrsOf(ctx, &h)
 		if err != nil {
 			lastErr = err
 			if !strings.HasPrefix(err.Error(), "5.") {
 				permanentOnly = false
 			}
+			continue
+		}
+		tlsa, dane, err := t.daneFor(ctx, h, h.port)
+		if err != nil {
+			lastErr, permanentOnly = err, false
+			t.log.Info("esmtp: host skipped", "id", m.ID, "domain", domain, "host", h.host, "err", err)
 			continue
 		}
 		for _, a := range addrs {
@@ -422,7 +516,20 @@ func (t *Transport) deliverBatch(ctx context.Context, m *queue.Message, domain s
 			}
 			tried++
 			permanentOnly = false
-			p := &dialParams{host: h.host, addr: a, security: sec, helo: set.helo, timeouts: set.timeouts}
+			p := &dialParams{host: h.host, addr: a, security: sec, helo: set.helo, timeouts: set.timeouts, verify: h.verify}
+			if h.verify == verifyPKIX && sec != SecuritySMTPS {
+				p.security = SecurityRequired // MTA-STS enforce: never in clear
+			}
+			if dane {
+				// RFC 7672 section 2.2: TLS is required; usable records authenticate it
+				p.tlsa, p.verify = tlsa, verifyNone
+				if len(tlsa) > 0 {
+					p.verify = verifyDANE
+				}
+				if sec != SecuritySMTPS {
+					p.security = SecurityRequired
+				}
+			}
 			if h.relay != "" {
 				if c, ok := set.auth[relayKey(h.relay)]; ok {
 					p.auth = &c
@@ -431,7 +538,7 @@ func (t *Transport) deliverBatch(ctx context.Context, m *queue.Message, domain s
 			if c, ok := set.auth[relayKey(h.host)]; ok && p.auth == nil {
 				p.auth = &c
 			}
-			results, err := t.attempt(ctx, m, idx, p)
+			results, err := t.attempt(ctx, m, idx, p, sig)
 			if err == nil {
 				return results
 			}
@@ -484,13 +591,13 @@ func (t *Transport) session(ctx context.Context, p *dialParams) (*conn, error) {
 // attempt runs one transaction with one peer address. A nil error means the peer answered
 // the transaction (results hold its verdicts); an error means the next address should be
 // tried.
-func (t *Transport) attempt(ctx context.Context, m *queue.Message, idx []int, p *dialParams) ([]queue.Result, error) {
+func (t *Transport) attempt(ctx context.Context, m *queue.Message, idx []int, p *dialParams, sig string) ([]queue.Result, error) {
 	for {
 		cn, err := t.session(ctx, p)
 		if err != nil {
 			return nil, err
 		}
-		results, reusable, stale := t.transact(ctx, cn, m, idx)
+		results, reusable, stale := t.transact(ctx, cn, m, idx, sig)
 		if stale {
 			// a kept session the peer had closed meanwhile: open a new one
 			cn.c.Close()
@@ -569,19 +676,21 @@ func ascii(s string) bool {
 	return true
 }
 
-// transact sends one message to recipients idx over cn. stale reports a reused session
-// that turned out dead before anything was accepted (the caller opens a new one).
-func (t *Transport) transact(ctx context.Context, cn *conn, m *queue.Message, idx []int) (results []queue.Result, reusable, stale bool) {
+// transact sends one message, preceded by the header fields sig, to recipients idx over
+// cn. stale reports a reused session that turned out dead before anything was accepted
+// (the caller opens a new one).
+func (t *Transport) transact(ctx context.Context, cn *conn, m *queue.Message, idx []int, sig string) (results []queue.Result, reusable, stale bool) {
 	stop := context.AfterFunc(ctx, func() { cn.raw.Close() })
 	defer stop()
 	env := m.Env
 	c := cn.c
 	results = make([]queue.Result, len(idx))
-	if max, ok := c.MaxMessageSize(); ok && max > 0 && m.Size() > int64(max) {
-		err := fmt.Errorf("5.3.4 message of %d octets is larger than %s accepts (%d)", m.Size(), cn.peer(), max)
+	size := m.Size() + int64(len(sig))
+	if max, ok := c.MaxMessageSize(); ok && max > 0 && size > int64(max) {
+		err := fmt.Errorf("5.3.4 message of %d octets is larger than %s accepts (%d)", size, cn.peer(), max)
 		return all(len(idx), failed(err)), true, false
 	}
-	opts := &smtp.MailOptions{Size: m.Size(), EnvelopeID: env.EnvID}
+	opts := &smtp.MailOptions{Size: size, EnvelopeID: env.EnvID}
 	switch strings.ToUpper(env.Ret) {
 	case "FULL":
 		opts.Return = smtp.DSNReturnFull
@@ -665,7 +774,7 @@ func (t *Transport) transact(ctx context.Context, cn *conn, m *queue.Message, id
 		return results, false, false
 	}
 	_ = cn.raw.SetDeadline(time.Now().Add(t.cfg.get().timeouts.data))
-	_, copyErr := io.Copy(w, content)
+	_, copyErr := io.Copy(w, io.MultiReader(strings.NewReader(sig), content))
 	content.Close()
 	_ = cn.raw.SetDeadline(time.Time{})
 	var resp *smtp.DataResponse

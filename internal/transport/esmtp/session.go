@@ -78,10 +78,12 @@ type dialParams struct {
 	helo     string
 	auth     *credentials
 	timeouts timeouts
+	verify   verifyMode
+	tlsa     []TLSA // usable TLSA records (verify is verifyDANE)
 }
 
 func (p *dialParams) key() string {
-	k := fmt.Sprintf("%s|%d|%s", p.addr, p.security, p.helo)
+	k := fmt.Sprintf("%s|%d|%d|%s|%s", p.addr, p.security, p.verify, p.host, p.helo)
 	if p.auth != nil {
 		k += "|" + p.auth.user
 	}
@@ -109,7 +111,7 @@ func (t *Transport) connect(ctx context.Context, p *dialParams, noTLS bool) (*co
 		}
 		return nil, err
 	}
-	tlsCfg := t.tlsConfig(p.host)
+	tlsCfg := t.tlsConfig(p)
 	var c *smtp.Client
 	switch {
 	case p.security == SecuritySMTPS:
@@ -148,7 +150,17 @@ func (t *Transport) connect(ctx context.Context, p *dialParams, noTLS bool) (*co
 			return fail(fmt.Errorf("4.4.2 %s: reading the EHLO reply: %w", cn.peer(), err))
 		}
 		if p.security == SecurityRequired && !offersTLS {
-			return fail(fmt.Errorf("4.7.4 %s does not offer STARTTLS, which the route requires", cn.peer()))
+			why := "the route requires"
+			switch {
+			case p.verify == verifyPKIX:
+				why = "the domain's MTA-STS policy requires"
+			case p.tlsa != nil || p.verify == verifyDANE:
+				why = "its DANE TLSA records require"
+			}
+			return fail(fmt.Errorf("4.7.4 %s does not offer STARTTLS, which %s", cn.peer(), why))
+		}
+		if p.verify == verifyLog && !offersTLS {
+			t.log.Warn("mta-sts (testing): peer offers no STARTTLS; enforce would refuse it", "peer", cn.peer())
 		}
 		if offersTLS && !noTLS && p.security != SecurityNone {
 			if _, err := io.WriteString(raw, "STARTTLS\r\n"); err != nil {
@@ -191,24 +203,6 @@ func (t *Transport) connect(ctx context.Context, p *dialParams, noTLS bool) (*co
 	c.CommandTimeout = p.timeouts.command
 	c.SubmissionTimeout = p.timeouts.data
 	return cn, nil
-}
-
-// tlsConfig is the client TLS configuration for a peer. Opportunistic TLS (RFC 3207 as
-// Courier does it by default) does not verify the certificate: encryption against passive
-// eavesdroppers, with no promise about the peer.
-func (t *Transport) tlsConfig(host string) *tls.Config {
-	var cfg *tls.Config
-	if t.o.TLSConfig != nil {
-		cfg = t.o.TLSConfig.Clone()
-	} else {
-		cfg = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12} //nolint:gosec // opportunistic TLS, see above
-	}
-	if cfg.ServerName == "" {
-		if _, ok := literal(host); !ok {
-			cfg.ServerName = host
-		}
-	}
-	return cfg
 }
 
 // authenticate logs in to a relay (esmtpauthclient). CRAM-MD5 is preferred, then PLAIN,
