@@ -292,6 +292,11 @@ func exitResult(code int, cmd string) (queue.Result, bool) {
 // Courier gives it) on its standard input, as the account's user when the server runs as
 // root. dynamic captures its output.
 func (d *dotRun) program(ctx context.Context, command string, dynamic bool) ([]byte, int, error) {
+	if !dynamic {
+		if code, ok, err := d.maildropHook(ctx, command); ok {
+			return nil, code, err
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, d.l.o.ProgramTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)

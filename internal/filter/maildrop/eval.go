@@ -402,6 +402,9 @@ func (in *Interp) foreachMatches(m *matchExpr) ([]string, error) {
 
 // call evaluates a function.
 func (in *Interp) call(c *callExpr) (string, error) {
+	if c.name == "gdbmfetch" {
+		return in.gdbmFetch(c)
+	}
 	args := make([]string, len(c.args))
 	for i, a := range c.args {
 		v, err := in.eval(a)
@@ -413,6 +416,17 @@ func (in *Interp) call(c *callExpr) (string, error) {
 	switch c.name {
 	case "escape":
 		return escape(args[0]), nil
+	case "gdbmopen":
+		mode := ""
+		if len(args) > 1 {
+			mode = args[1]
+		}
+		return in.gdbmOpen(args[0], mode), nil
+	case "gdbmclose":
+		in.gdbm = nil
+		return "", nil
+	case "gdbmstore":
+		return in.gdbmStore(args[0], args[1]), nil
 	case "getaddr":
 		var b strings.Builder
 		for _, a := range addressList(args[0]) {

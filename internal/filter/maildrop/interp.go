@@ -94,6 +94,7 @@ type Interp struct {
 	depth    int
 	deadline time.Time
 	logFile  *os.File
+	gdbm     *gdbmFile // the file gdbmopen opened, per filter file
 	seq      atomic.Uint64
 }
 
@@ -358,7 +359,9 @@ func (in *Interp) include(line int, name string) error {
 		return in.fatal(line, err)
 	}
 	in.depth++
-	defer func() { in.depth-- }()
+	saved := in.gdbm
+	in.gdbm = nil
+	defer func() { in.depth--; in.gdbm = saved }()
 	prev := in.file
 	in.file = p.File
 	defer func() { in.file = prev }()

@@ -1,7 +1,5 @@
 package maildrop
 
-import "strings"
-
 // Parse limits: a filter file larger than MaxFileBytes, or nested deeper than MaxNesting
 // (blocks and parentheses together), is refused with a syntax error rather than risking the
 // stack or the memory of the delivery agent.
@@ -483,15 +481,19 @@ func (p *parser) unary() (Expr, error) {
 
 // functions and their argument counts (min, max).
 var functions = map[string][2]int{
-	"escape":  {1, 1},
-	"getaddr": {1, 1},
-	"hasaddr": {1, 1},
-	"length":  {1, 1},
-	"lookup":  {2, 3},
-	"substr":  {2, 3},
-	"time":    {0, 0},
-	"tolower": {1, 1},
-	"toupper": {1, 1},
+	"escape":    {1, 1},
+	"gdbmclose": {0, 0},
+	"gdbmfetch": {1, 3},
+	"gdbmopen":  {1, 2},
+	"gdbmstore": {2, 2},
+	"getaddr":   {1, 1},
+	"hasaddr":   {1, 1},
+	"length":    {1, 1},
+	"lookup":    {2, 3},
+	"substr":    {2, 3},
+	"time":      {0, 0},
+	"tolower":   {1, 1},
+	"toupper":   {1, 1},
 }
 
 func (p *parser) primary() (Expr, error) {
@@ -506,9 +508,6 @@ func (p *parser) primary() (Expr, error) {
 		w := t.word()
 		if n, ok := functions[w]; ok {
 			return p.call(t, w, n)
-		}
-		if strings.HasPrefix(w, "gdbm") {
-			return nil, p.errorf(t.line, w+": GDBM support is not available")
 		}
 		return &textExpr{line: t.line, parts: t.parts}, nil
 	case tOp:
