@@ -198,7 +198,6 @@ func TestSendmailRefusals(t *testing.T) {
 		{"x\n", []string{"-R", "all", "a@b"}, exUsage, "neither full nor hdrs"},
 		{"x\n", []string{"-V", "two words", "a@b"}, exUsage, "ENVID"},
 		{"x\n", []string{"-f", "a\rb@c", "a@b"}, exUsage, "sender"},
-		{"x\n", []string{"-bs"}, exUsage, "not supported"},
 		{"x\n", []string{"-bd"}, exUsage, "not supported"},
 		{"Subject: big\n\n" + strings.Repeat("x", 200) + "\n", []string{"a@b"}, exDataErr, "too big"},
 	} {

@@ -348,60 +348,6 @@ func TestVanishMidData(t *testing.T) {
 	}
 }
 
-// TestPythonSmtplib: end to end with Python's smtplib: STARTTLS, AUTH on 587, a message
-// into demo's Maildir.
-func TestPythonSmtplib(t *testing.T) {
-	t.Parallel()
-	py, err := lookPath("python3")
-	if err != nil {
-		t.Fatal("python3 is needed (scripts/install-test-deps.sh installs it)")
-	}
-	s := testutil.Start(t, testutil.Options{})
-	script := `
-import smtplib, ssl, sys
-from email.message import EmailMessage
-m = EmailMessage()
-m["From"] = "demo@example.test"; m["To"] = "demo@example.test"; m["Subject"] = "from python"
-m.set_content("héllo from smtplib\n.leading dot\n")
-s = smtplib.SMTP(sys.argv[1], int(sys.argv[2]))
-s.starttls(context=ssl._create_unverified_context())
-s.login("demo@example.test", "demo-Pass-1")
-s.send_message(m)
-s.quit()
-`
-	host, port, _ := net.SplitHostPort(s.MustAddr(t, "submission"))
-	out, err := runCmd(py, "-c", script, host, port)
-	if err != nil {
-		t.Fatalf("smtplib: %v\n%s", err, out)
-	}
-	msg := waitDelivered(t, s, 1)[0]
-	for _, want := range []string{"Subject: from python", "with ESMTPSA", "Message-ID: <courier.", "\n.leading dot\n"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("lacks %q:\n%s", want, msg)
-		}
-	}
-}
-
-// TestSwaks: the same with swaks, when it is installed (scripts/install-test-deps.sh).
-func TestSwaks(t *testing.T) {
-	t.Parallel()
-	swaks, err := lookPath("swaks")
-	if err != nil {
-		t.Fatal("swaks not installed: apt-get install -y swaks (make deps does)")
-	}
-	s := testutil.Start(t, testutil.Options{})
-	out, err := runCmd(swaks, "--server", s.MustAddr(t, "submission"), "--tls", "--auth", "LOGIN",
-		"--auth-user", "demo@example.test", "--auth-password", "demo-Pass-1",
-		"--from", "demo@example.test", "--to", "demo@example.test", "--header", "Subject: from swaks")
-	if err != nil {
-		t.Fatalf("swaks: %v\n%s", err, out)
-	}
-	msg := waitDelivered(t, s, 1)[0]
-	if !strings.Contains(msg, "Subject: from swaks") {
-		t.Fatalf("stored:\n%s", msg)
-	}
-}
-
 // rawSession dials smtp and returns the connection after EHLO, with a reader.
 func rawSession(t *testing.T, s *testutil.Server) (net.Conn, *bufio.Reader) {
 	t.Helper()
