@@ -11,7 +11,8 @@
 #   sudo bench/imap/run.sh stop         # stop every server this script started
 #
 # Settings (environment):
-#   SERVERS="go dovecot courier"  which servers, in the order of the first round (later rounds rotate)
+#   SERVERS="go dovecot courier"  which servers, in the order of the first round (later rounds rotate);
+#                                 SERVERS=go needs no package and no system user
 #   MIX_CLIENTS="10 50" MIX_SECS=30 RUNS=1      mixed load: clients, seconds, rounds
 #   MIX_RESET=1                                 reinstall every Maildir before the mixed load
 #   IDLE_NS="1000" IDLE_NS_GO="1000 10000"      idle connections (IDLE_NS_GO: ours; others IDLE_NS)
@@ -83,7 +84,11 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 
 # ---------------------------------------------------------------- setup
 
+has_server() { echo " $SERVERS " | grep -q " $1 "; }
+
 setup_packages() {
+  # Only Dovecot and Courier need packages: SERVERS=go measures ours alone without them.
+  has_server dovecot || has_server courier || return 0
   local need=""
   for p in dovecot-imapd courier-authdaemon libgamin0 libgdbm6 libidn12 libcourier-unicode4; do
     dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
@@ -122,14 +127,19 @@ setup_tools() {
   {
     echo "commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
       "(uncommitted changes in $(git -C "$REPO" status --short 2>/dev/null | wc -l) files of the tree)"
-    echo "dovecot $(dpkg-query -W -f='${Version}' dovecot-imapd)"
-    echo "courier-imap $(dpkg-deb -f "$(ls "$BUILD"/debs/courier-imap_*.deb | head -1)" Version) (unpacked)"
-    echo "authdaemon $(dpkg-query -W -f='${Version}' courier-authdaemon)"
+    echo "dovecot $(dpkg-query -W -f='${Version}' dovecot-imapd 2>/dev/null || echo none)"
+    echo "courier-imap $(dpkg-deb -f "$(ls "$BUILD"/debs/courier-imap_*.deb 2>/dev/null | head -1)" Version 2>/dev/null || echo none) (unpacked)"
+    echo "authdaemon $(dpkg-query -W -f='${Version}' courier-authdaemon 2>/dev/null || echo none)"
     echo "go $(go env GOVERSION); kernel $(uname -r); $(nproc) CPUs; $(free -g | awk '/Mem:/{print $2}') GiB"
   } >"$RUN/versions.txt"
 }
 
 setup_user() {
+  if ! has_server dovecot && ! has_server courier; then
+    # ours alone needs no system user; inotify limits still matter (see below)
+    sysctl -qw fs.inotify.max_user_instances=16384 fs.inotify.max_user_watches=1048576
+    return 0
+  fi
   # As the anchors' setup-users.sh: a system user with a SHA512-crypt password (not yescrypt, so
   # that the cost of one login is a few ms), PAM for Courier's authpam, inotify limits for
   # many IDLE connections (Dovecot holds one inotify instance per IDLE; ours watches folders).
@@ -402,9 +412,9 @@ idle_one() {
 measure_idle() {
   local n s i=0
   for n in $IDLE_NS_GO; do
-    # ours is one process: a socket and (while a folder is open) an inotify instance per connection
-    [ $((2 * n + 200)) -le "$(ulimit -n)" ] ||
-      log "warning: $n idle connections to our server need about $((2 * n + 200)) descriptors; ulimit -n is $(ulimit -n)"
+    # ours is one process: a socket per connection (one inotify instance for the whole process)
+    [ $((n + 200)) -le "$(ulimit -n)" ] ||
+      log "warning: $n idle connections to our server need about $((n + 200)) descriptors; ulimit -n is $(ulimit -n)"
   done
   for n in $(echo $IDLE_NS $IDLE_NS_GO | tr ' ' '\n' | sort -n | uniq); do
     for s in $(rotate $i); do

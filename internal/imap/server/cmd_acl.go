@@ -12,8 +12,9 @@ import (
 )
 
 // Courier keeps RFC 4314 letters on disk ("aceilrstwx") and shows IMAP clients the RFC 2086
-// set: "c" for creating folders and "d" for any of expunge (e), delete-message (t) and
-// delete-folder (x).
+// set: "c" for creating folders and "d" for expunge (e), delete-message (t) and
+// delete-folder (x) together; with only some of the three, none of them shows (Courier's
+// writeacl1).
 
 // displayRights turns stored rights into what GETACL and MYRIGHTS show.
 func displayRights(stored string) string {
@@ -23,7 +24,7 @@ func displayRights(stored string) string {
 			out = append(out, c)
 		}
 	}
-	if strings.ContainsAny(stored, "etx") {
+	if strings.Contains(stored, "e") && strings.Contains(stored, "t") && strings.Contains(stored, "x") {
 		out = append(out, 'd')
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
@@ -53,18 +54,47 @@ func storedRights(r string) string {
 
 func (ss *session) aclStore() *acl.Store { return acl.Open(ss.maildir) }
 
+// storedIdentifier turns an identifier as IMAP clients send it (a login name, RFC 4314 §2)
+// into the form Courier's ACL files hold: "user=NAME"; the special identifiers (owner,
+// anyone, anonymous, administrators) and those naming their kind ("group=…") stay as they
+// are, and a leading "-" (negative rights) is kept.
+func storedIdentifier(id string) string {
+	bare, neg := strings.CutPrefix(id, "-")
+	switch bare {
+	case acl.Owner, acl.Anyone, acl.Anonymous, acl.Administrators, "":
+		return id
+	}
+	if strings.Contains(bare, "=") {
+		return id
+	}
+	if neg {
+		return "-user=" + bare
+	}
+	return "user=" + bare
+}
+
 // myRights returns the user's displayed rights on a folder (the owner's, on their own
 // Maildir). On failure it returns the owner's default.
-func (ss *session) myRights(name string) string {
+func (ss *session) myRights(name string) string { return displayRights(ss.rightsOn(name)) }
+
+// rightsOn returns the user's rights on a folder in stored letters: the owner's on their own
+// Maildir (the owner's default on failure), the shared namespaces' own rules elsewhere.
+func (ss *session) rightsOn(name string) string {
+	if r, shared, err := ss.sharedRightsOn(name); shared {
+		if err != nil {
+			return ""
+		}
+		return r
+	}
 	dir, err := foldername.ToDir(name)
 	if err != nil || ss.maildir == "" {
-		return displayRights(acl.AllRights)
+		return acl.AllRights
 	}
 	r, err := ss.aclStore().Rights(dir, ss.user, ss.groups(), true)
 	if err != nil {
-		return displayRights(acl.AllRights)
+		return acl.AllRights
 	}
-	return displayRights(r)
+	return r
 }
 
 // groups returns the account's group= options.
@@ -75,14 +105,39 @@ func (ss *session) groups() []string {
 	return ss.account.Options.All("group")
 }
 
-// aclTarget reads " mailbox" and returns its name and directory.
-func (ss *session) aclTarget() (string, string, *status) {
+// aclTarget reads " mailbox" and returns its name, directory and ACL store (the owner's
+// maildir's for a "#shared." folder, nil for a "shared." one, whose ACL is fixed).
+func (ss *session) aclTarget(verb string) (string, string, *acl.Store, *status) {
+	name, dir, st := ss.aclTargetName()
+	if st != nil {
+		return "", "", nil, st
+	}
+	as, sdir, rights, shared, err := ss.sharedACL(name)
+	if !shared {
+		return name, dir, ss.aclStore(), nil
+	}
+	if err != nil {
+		return "", "", nil, no("", "Mailbox does not exist, or must be subscribed to.")
+	}
+	// Courier: GETACL, SETACL, DELETEACL and LISTRIGHTS need "a"; MYRIGHTS any right.
+	if (verb != "MYRIGHTS" && !strings.Contains(rights, "a")) || rights == "" || (as == nil && verb != "MYRIGHTS") {
+		return "", "", nil, no("", (&accessError{verb: "GETACL", name: ss.wireName(name), right: "a"}).Error())
+	}
+	return name, sdir, as, nil
+}
+
+// aclTargetName reads " mailbox" of one of the account's own folders (or a shared name,
+// returned as it is) and returns its name and directory.
+func (ss *session) aclTargetName() (string, string, *status) {
 	if err := ss.r.SP(); err != nil {
 		return "", "", wireErr(err)
 	}
 	name, err := ss.mailboxArg()
 	if err != nil {
 		return "", "", wireErr(err)
+	}
+	if isSharedName(name) {
+		return name, "", nil
 	}
 	dir, err := foldername.ToDir(name)
 	if err != nil {
@@ -104,22 +159,26 @@ func (ss *session) aclTarget() (string, string, *status) {
 
 // cmdGetACL: RFC 4314 §3.3.
 func (ss *session) cmdGetACL(bool) *status {
-	name, dir, st := ss.aclTarget()
+	name, dir, as, st := ss.aclTarget("GETACL")
 	if st != nil {
 		return st
 	}
 	if err := ss.r.End(); err != nil {
 		return wireErr(err)
 	}
-	a, err := ss.aclStore().Read(dir)
+	a, err := as.Read(dir)
 	if err != nil {
 		return no("", "Cannot read the access control list.")
 	}
 	b := []byte("* ACL ")
 	b = ss.quoteName(b, name)
 	for _, e := range a {
+		id, shown := aclIdentifier(e.Identifier)
+		if !shown {
+			continue
+		}
 		b = append(b, ' ')
-		b = wire.AppendQuoted(b, e.Identifier, false)
+		b = wire.AppendQuoted(b, id, false)
 		b = append(b, ' ')
 		b = wire.AppendQuoted(b, displayRights(e.Rights), false)
 	}
@@ -130,7 +189,7 @@ func (ss *session) cmdGetACL(bool) *status {
 
 // cmdSetACL: RFC 4314 §3.1.
 func (ss *session) cmdSetACL(bool) *status {
-	_, dir, st := ss.aclTarget()
+	_, dir, as, st := ss.aclTarget("SETACL")
 	if st != nil {
 		return st
 	}
@@ -151,7 +210,7 @@ func (ss *session) cmdSetACL(bool) *status {
 	if err := ss.r.End(); err != nil {
 		return wireErr(err)
 	}
-	if err := ss.aclStore().Set(dir, id, storedRights(rights)); err != nil {
+	if err := as.Set(dir, storedIdentifier(id), storedRights(rights)); err != nil {
 		return no("", "SETACL failed: "+err.Error())
 	}
 	return ok("", "SETACL completed.")
@@ -159,7 +218,7 @@ func (ss *session) cmdSetACL(bool) *status {
 
 // cmdDeleteACL: RFC 4314 §3.2.
 func (ss *session) cmdDeleteACL(bool) *status {
-	_, dir, st := ss.aclTarget()
+	_, dir, as, st := ss.aclTarget("DELETEACL")
 	if st != nil {
 		return st
 	}
@@ -173,7 +232,7 @@ func (ss *session) cmdDeleteACL(bool) *status {
 	if err := ss.r.End(); err != nil {
 		return wireErr(err)
 	}
-	if err := ss.aclStore().Delete(dir, id); err != nil {
+	if err := as.Delete(dir, storedIdentifier(id)); err != nil {
 		return no("", "DELETEACL failed: "+err.Error())
 	}
 	return ok("", "DELETEACL completed.")
@@ -181,7 +240,7 @@ func (ss *session) cmdDeleteACL(bool) *status {
 
 // cmdListRights: RFC 4314 §3.4, as Courier answers it.
 func (ss *session) cmdListRights(bool) *status {
-	name, _, st := ss.aclTarget()
+	name, _, _, st := ss.aclTarget("LISTRIGHTS")
 	if st != nil {
 		return st
 	}
@@ -206,7 +265,7 @@ func (ss *session) cmdListRights(bool) *status {
 
 // cmdMyRights: RFC 4314 §3.5.
 func (ss *session) cmdMyRights(bool) *status {
-	name, _, st := ss.aclTarget()
+	name, _, _, st := ss.aclTarget("MYRIGHTS")
 	if st != nil {
 		return st
 	}

@@ -63,7 +63,7 @@ func (ss *session) cmdAppend(bool) *status {
 	if size == 0 {
 		return no("", "Empty message.")
 	}
-	mb, err := ss.st.Open(name)
+	mb, err := ss.open(name, "APPEND")
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return no("TRYCREATE", "Mailbox does not exist.")

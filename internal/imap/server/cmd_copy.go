@@ -41,7 +41,7 @@ func (ss *session) copyMove(uid, move bool) *status {
 	}
 	s := ss.sel
 	idx := ss.resolveSet(set, uid)
-	dst, err := ss.st.Open(name)
+	dst, err := ss.open(name, verb)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return no("TRYCREATE", "Mailbox does not exist.")
@@ -63,6 +63,10 @@ func (ss *session) copyMove(uid, move bool) *status {
 		newUIDs, err = s.mb.Move(uids, dst)
 	} else {
 		newUIDs, err = s.mb.Copy(uids, dst)
+	}
+	if errors.Is(err, store.ErrForeign) {
+		// A shared folder and one of the account's own live in different stores.
+		newUIDs, err = copyAcross(s.mb, dst, uids, move)
 	}
 	if err != nil {
 		if errors.Is(err, store.ErrNoMessage) {

@@ -40,6 +40,9 @@ func (ss *session) cmdCreate(bool) *status {
 			return no("USEATTR", "This server decides special use by the folder's name.")
 		}
 	}
+	if st, done := ss.sharedCreate(name); done {
+		return st
+	}
 	if err := ss.st.Create(name); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return no("ALREADYEXISTS", "Cannot create this folder.")
@@ -111,6 +114,9 @@ func (ss *session) cmdDelete(bool) *status {
 	if name == "INBOX" {
 		return no("CANNOT", "Cannot delete this folder.")
 	}
+	if st, done := ss.sharedDelete(name); done {
+		return st
+	}
 	if err := ss.st.Delete(name); err != nil {
 		return storeErr(err, "DELETE")
 	}
@@ -150,6 +156,9 @@ func (ss *session) cmdRename(bool) *status {
 	if ss.sel != nil && (ss.sel.name == from || strings.HasPrefix(ss.sel.name, from+".")) {
 		return no("", "Can't RENAME the currently-open folder.")
 	}
+	if st, done := ss.sharedRename(from, to); done {
+		return st
+	}
 	if err := ss.st.Rename(from, to); err != nil {
 		return storeErr(err, "RENAME")
 	}
@@ -171,6 +180,9 @@ func (ss *session) cmdSubscribe(bool) *status {
 	if err := ss.r.End(); err != nil {
 		return wireErr(err)
 	}
+	if st, done := ss.sharedSubscribe(name); done {
+		return st
+	}
 	if err := ss.st.Subscribe(name); err != nil {
 		return storeErr(err, "SUBSCRIBE")
 	}
@@ -188,6 +200,9 @@ func (ss *session) cmdUnsubscribe(bool) *status {
 	}
 	if err := ss.r.End(); err != nil {
 		return wireErr(err)
+	}
+	if st, done := ss.sharedUnsubscribe(name); done {
+		return st
 	}
 	if err := ss.st.Unsubscribe(name); err != nil {
 		return storeErr(err, "UNSUBSCRIBE")

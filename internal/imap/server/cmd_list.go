@@ -231,12 +231,17 @@ func (ss *session) list(verb, ref string, patterns []string, o listOpts) *status
 		// Courier lists subscribed folders, their parents as \Noselect, and children among
 		// the subscribed names only.
 		for _, s := range subs {
-			add(s, true)
+			if !isVirtualShared(s) { // listed, rights permitting, by sharedListing
+				add(s, true)
+			}
 		}
 	} else {
 		for _, f := range folders {
 			add(f.Name, true)
 		}
+	}
+	for _, n := range ss.sharedListing(lsub, ref, patterns, subs) {
+		add(n, true)
 	}
 	for n, f := range nodes {
 		f.subbed = subbed[n]

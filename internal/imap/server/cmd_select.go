@@ -31,22 +31,37 @@ func (ss *session) selectMailbox(readOnly bool) *status {
 		ss.closeSelected(false)
 		ss.state = stateAuth
 	}
-	mb, err := ss.st.Open(name)
+	mb, err := ss.open(name, "SELECT/EXAMINE")
 	if err != nil {
 		return storeErr(err, "SELECT")
 	}
-	s := &selected{name: name, mb: mb, readOnly: readOnly, msgs: mb.Messages()}
+	if ro, isRO := mb.(readOnlyMailbox); isRO && ro.ReadOnly() {
+		readOnly = true // a shared folder the user may not change (Courier opens it so)
+	}
+	s := &selected{name: name, mb: mb, readOnly: readOnly}
 	ss.sel = s
 	ss.state = stateSelected
-	if ss.set.Keywords {
-		s.kw = s.keywordsInUse()
+	st := mb.Status()
+	exists, recent := st.Messages, st.Recent
+	if ku, ok := mb.(keywordLister); ok {
+		// The view's list of messages is made when the next command needs it (listView):
+		// SELECT of a big folder answers from the mailbox's counters alone.
+		s.unlisted = true
+		if ss.set.Keywords {
+			s.kw = ku.KeywordsInUse()
+		}
+	} else {
+		s.msgs = mb.Messages()
+		exists, recent = len(s.msgs), s.recent()
+		if ss.set.Keywords {
+			s.kw = s.keywordsInUse()
+		}
 	}
 	ss.flagsResponses()
-	ss.untagged(strconv.Itoa(len(s.msgs)) + " EXISTS")
-	ss.untagged(strconv.Itoa(s.recent()) + " RECENT")
-	st := mb.Status()
+	ss.untagged(strconv.Itoa(exists) + " EXISTS")
+	ss.untagged(strconv.Itoa(recent) + " RECENT")
 	ss.untagged("OK [UIDVALIDITY " + strconv.FormatUint(uint64(st.UIDValidity), 10) + "] Ok")
-	ss.untagged(`OK [MYRIGHTS "` + ss.myRights(name) + `"] ACL`)
+	ss.untagged(`OK [MYRIGHTS "` + selectRights(ss.rightsOn(name)) + `"] ACL`)
 	if readOnly {
 		return ok("READ-ONLY", "Ok")
 	}

@@ -140,6 +140,9 @@ func (ss *session) folderStatus(name string, wantSize bool) (store.Status, int64
 		}
 		return st, size, nil
 	}
+	if isSharedName(name) {
+		return ss.sharedStatus(name, wantSize)
+	}
 	if sp, ok := ss.st.(statusPeeker); ok {
 		var measure func(store.Content) (int64, error)
 		if wantSize {

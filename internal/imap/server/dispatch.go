@@ -96,6 +96,7 @@ func (ss *session) dispatch() *status {
 		}
 		return errUnknown
 	}
+	ss.listView()
 	return spec.run(ss, uid)
 }
 

@@ -115,6 +115,7 @@ func (ss *session) handoff(a *auth.Account, user, method, maildir string) (st *s
 	// The session process logged the logout; privsep logged its end.
 	// The connection was the other process's: nothing more from this one, whatever the
 	// caller would still write.
+	ss.pooled = false // the buffered input went with the connection: not for another session
 	ss.w = bufio.NewWriterSize(io.Discard, 64)
 	ss.state = stateLogout
 	return nil, true

@@ -61,7 +61,10 @@ func (ss *session) quoteName(b []byte, name string) []byte {
 // with no folder at all (nor any below it) is this bare NO, where Courier answers OK and
 // renames nothing; RFC 3501 §6.3.5 calls it an error.
 func storeErr(err error, what string) *status {
+	var ae *accessError
 	switch {
+	case errors.As(err, &ae):
+		return no("", ae.Error())
 	case errors.Is(err, store.ErrInvalidName):
 		return no("", "Invalid mailbox name.")
 	case errors.Is(err, store.ErrNotFound):

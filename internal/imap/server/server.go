@@ -14,6 +14,11 @@
 // are picked up, as Courier does, by NOOP, CHECK, IDLE and EXPUNGE, never in the middle of
 // FETCH, STORE or SEARCH. The server holds no lock while writing to a client.
 //
+// Idle connections cost little (session.go, cmd_idle.go): over plain TCP a session waits for
+// its client's next command, and IDLE waits for DONE, without reading, holding no buffer
+// (its reader and writer go back to the Server's pools) and no goroutine but its own; IDLE
+// learns of changes through the mailbox's OnUpdate, which interrupts that wait.
+//
 // Each command runs under a recover: a bug answers BAD and the session goes on.
 package server
 
@@ -24,6 +29,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"courier/internal/auth"
@@ -75,6 +81,9 @@ type Config struct {
 // Server serves IMAP sessions; it implements netx.Handler. Safe for concurrent use.
 type Server struct {
 	cfg Config
+	// Buffers of network sessions, lent while a session has input to handle (session.go):
+	// thousands of idle connections then share a few.
+	readers, writers sync.Pool
 }
 
 // New makes a server.
@@ -85,7 +94,10 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Server{cfg: cfg}
+	s := &Server{cfg: cfg}
+	s.readers.New = func() any { return bufio.NewReaderSize(nil, readBufSize) }
+	s.writers.New = func() any { return bufio.NewWriterSize(nil, writeBufSize) }
+	return s
 }
 
 // Refuse implements netx.Handler: a connection over the limits is told why and closed.
@@ -119,6 +131,7 @@ func (s *Server) ServeConn(ctx context.Context, c *netx.Conn) {
 	ss.untagged("OK [CAPABILITY " + ss.capability() + "] " + set.Greeting)
 	ss.run()
 	ss.finish()
+	ss.putBufs()
 }
 
 // ServeStdio runs a pre-authenticated session on in and out (what `courier imapd` does

@@ -11,6 +11,7 @@ import (
 	"net"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"courier/internal/auth"
@@ -36,6 +37,9 @@ const (
 )
 
 // Buffer sizes: small, because most connections sit idle; big writes bypass the buffer.
+// A session over plain TCP holds its buffers only while it has input to handle: they come
+// from the Server's pools and go back to them while the session waits for its client (see
+// awaitInput), so an idle connection costs no buffer at all.
 const (
 	readBufSize  = 4 << 10
 	writeBufSize = 8 << 10
@@ -56,6 +60,17 @@ type session struct {
 	r    *wire.Reader
 	werr error
 
+	// Network sessions: in is what br reads from, out what w writes to (the connection,
+	// through deadlineWriter); pooled says br and w came from the Server's pools (and go
+	// back to them); raw, set over plain TCP only, lets awaitInput wait for input without
+	// reading it; peek is awaitInput's test for input, made once.
+	in     io.Reader
+	out    io.Writer
+	pooled bool
+	raw    syscall.RawConn
+	peek   func(fd uintptr) bool
+	cont   func() error // the wire.Reader's Continue
+
 	state   int
 	user    string // login name as the account knows it
 	account *auth.Account
@@ -64,7 +79,8 @@ type session struct {
 	ownsSt  bool
 	sel     *selected
 
-	utf8     bool // ENABLE UTF8=ACCEPT
+	utf8     bool      // ENABLE UTF8=ACCEPT
+	idling   *idleWait // an IDLE command waiting for run to do its waiting (cmd_idle.go)
 	tag      string
 	started  time.Time
 	lastIdle time.Time
@@ -76,17 +92,68 @@ func newSession(s *Server, ctx context.Context, log *slog.Logger, set *Settings)
 
 // attach sets up buffered I/O on a network connection (again after STARTTLS).
 func (ss *session) attach(c net.Conn) {
-	ss.br = bufio.NewReaderSize(c, readBufSize)
-	ss.w = bufio.NewWriterSize(deadlineWriter{c, authTimeout}, writeBufSize)
+	ss.putBufs() // empty: STARTTLS refuses input buffered in clear, and flushed its answer
+	ss.in, ss.out = c, deadlineWriter{c, authTimeout}
+	ss.raw = rawConn(c)
+	if ss.raw != nil && ss.peek == nil {
+		ss.peek = peekFunc()
+	}
+	ss.getBufs()
+}
+
+// getBufs takes a reader and a writer from the Server's pools (a new wire.Reader each time:
+// nothing of another session's command can be reached through a pooled one).
+func (ss *session) getBufs() {
+	ss.br = ss.srv.readers.Get().(*bufio.Reader)
+	ss.br.Reset(ss.in)
+	ss.w = ss.srv.writers.Get().(*bufio.Writer)
+	ss.w.Reset(ss.out)
+	ss.pooled = true
 	ss.setupReader()
+}
+
+// putBufs gives the pooled buffers back when they hold nothing (a failed flush leaves the
+// writer to the collector). br, w and r are nil until getBufs.
+func (ss *session) putBufs() {
+	if !ss.pooled {
+		return
+	}
+	ss.pooled = false
+	if ss.br.Buffered() == 0 {
+		ss.br.Reset(nil)
+		ss.srv.readers.Put(ss.br)
+	}
+	if ss.w.Buffered() == 0 {
+		ss.w.Reset(nil)
+		ss.srv.writers.Put(ss.w)
+	}
+	ss.br, ss.w, ss.r = nil, nil, nil
+}
+
+// awaitInput waits until the client has sent something, holding no buffers meanwhile, when
+// the session can (plain TCP, nothing buffered, all written). It returns nil when input (or
+// the end of it) is there, or the error that ended the wait: the read deadline (also how
+// shutdown and IDLE's notifications interrupt it), a broken connection. Either way the
+// buffers are back when it returns; the caller's next read meets the same error.
+func (ss *session) awaitInput() error {
+	if ss.raw == nil || !ss.pooled || ss.br.Buffered() > 0 || ss.w.Buffered() > 0 {
+		return nil
+	}
+	ss.putBufs()
+	err := ss.raw.Read(ss.peek)
+	ss.getBufs()
+	return err
 }
 
 func (ss *session) setupReader() {
 	ss.r = wire.NewReader(ss.br)
-	ss.r.Continue = func() error {
-		ss.w.WriteString("+ OK\r\n")
-		return ss.flush()
+	if ss.cont == nil { // made once: setupReader runs for every command over plain TCP
+		ss.cont = func() error {
+			ss.w.WriteString("+ OK\r\n")
+			return ss.flush()
+		}
 	}
+	ss.r.Continue = ss.cont
 	if ss.set != nil && ss.set.AppendLimit > wire.DefaultMaxLiteral {
 		// An APPEND streams its message; other literals stay small.
 		ss.r.MaxLiteral = wire.DefaultMaxLiteral
@@ -167,6 +234,14 @@ var errUnknown = no("", "Error in IMAP command received by server.")
 // run reads and runs commands until LOGOUT, the end of input or a broken connection.
 func (ss *session) run() {
 	for ss.state != stateLogout && ss.werr == nil {
+		if ss.idling != nil {
+			// An IDLE command's wait (cmd_idle.go), here so that no frame of the command
+			// stays on the stack while the session waits.
+			if ss.idleTurn() {
+				ss.idleInput(ss.awaitInput())
+			}
+			continue
+		}
 		if ss.r.Buffered() == 0 {
 			if ss.flush() != nil {
 				return
@@ -183,6 +258,8 @@ func (ss *session) run() {
 				ss.flush()
 				return
 			}
+			// Its error, if any, is met again by Begin's read.
+			_ = ss.awaitInput()
 		}
 		err := ss.r.Begin()
 		if err != nil {
@@ -289,6 +366,7 @@ func wireErr(err error) *status {
 
 // finish releases what the session holds.
 func (ss *session) finish() {
+	ss.endIdle()
 	if ss.sel != nil {
 		ss.closeSelected(false)
 	}

@@ -56,6 +56,9 @@ type Settings struct {
 	AppendLimit int64
 	// Greeting text after "* OK [CAPABILITY ...]".
 	Greeting string
+	// SharedIndexFile is IMAP_SHAREDINDEXFILE: the index of accounts whose folders may be
+	// shared through ACLs (virtual shared folders, "#shared."); empty turns them off.
+	SharedIndexFile string
 }
 
 // DefaultAppendLimit is the largest message APPEND takes unless configured.
@@ -82,6 +85,7 @@ func SettingsFromEnv(env map[string]string, tlsCfg *tls.Config) (*Settings, erro
 		DefDomain:          strings.TrimSpace(env["DEFDOMAIN"]),
 		DisableThreadSort:  yes(env["IMAP_DISABLETHREADSORT"]),
 		Outbox:             strings.TrimSpace(env["OUTBOX"]),
+		SharedIndexFile:    strings.TrimSpace(env["IMAP_SHAREDINDEXFILE"]),
 		AppendLimit:        DefaultAppendLimit,
 		Greeting:           "Courier-IMAP ready. Copyright 1998-2026 Double Precision, Inc.  See COPYING for distribution information.",
 	}

@@ -14,9 +14,28 @@ type selected struct {
 	name     string
 	mb       store.Mailbox
 	readOnly bool
+	unlisted bool                // msgs not made yet: mb's view as opened (listView)
 	msgs     []store.Message     // sequence number i is msgs[i-1]; sorted by UID
 	kw       []string            // keywords announced in the last FLAGS response, sorted
 	vsize    map[store.UID]int64 // RFC822.SIZE of messages already measured
+}
+
+// keywordLister is what a mailbox offers (maildirstore's views do) to list the keywords in
+// use without listing its messages; SELECT then leaves the list of messages to the next
+// command (listView).
+type keywordLister interface {
+	KeywordsInUse() []string
+}
+
+// listView makes the list of the selected mailbox's messages when SELECT left it to be
+// made. The mailbox's view changes only at Sync and through the session's own commands,
+// and none ran since SELECT, so the list is the one SELECT would have made: EXISTS and
+// RECENT as SELECT reported them. It runs before every command (dispatch).
+func (ss *session) listView() {
+	if s := ss.sel; s != nil && s.unlisted {
+		s.msgs = s.mb.Messages()
+		s.unlisted = false
+	}
 }
 
 // seqOf returns the sequence number of uid, or 0.
@@ -165,6 +184,7 @@ func (ss *session) sync(report bool) {
 	if s == nil {
 		return
 	}
+	ss.listView() // made by dispatch already; here too so that no change is applied to none
 	ch, err := s.mb.Sync()
 	if err != nil {
 		ss.log.Warn("mailbox sync failed", "mailbox", s.name, "err", err)

@@ -23,8 +23,11 @@
 //	 96 CRC-32C of the body        100 CRC-32C of header bytes 0..99
 //	body:
 //	  records, count × RecordSize: uid u32, name offset u32, name length u16, bits u16
-//	    (1: in new/), size u32 (MaxUint32: unknown, stat the file), internal date u32 (Unix
-//	    seconds, 0: not known yet), keyword set u32 (0: none), modseq u64; in UID order
+//	    (1: in new/; 1<<15: bits 8-12 hold the name's flag letters D F R S T, a copy so that
+//	    listing flags reads no name; readers ignore bits they do not know, and records of
+//	    the first writers lack 1<<15), size u32 (MaxUint32: unknown, stat the file),
+//	    internal date u32 (Unix seconds, 0: not known yet), keyword set u32 (0: none),
+//	    modseq u64; in UID order
 //	  expunge log, entries × 16: uid u32, 0 u32, modseq u64; oldest first
 //	  keyword names, each ending in "\n"; keyword sets, each a uvarint count then as many
 //	    uvarint indexes into the names (set n ≥ 1 is the n-th); names: the file names
@@ -35,10 +38,24 @@
 //	      MaxUint32: not measured yet. Written only when some size is known.
 //	  (reserved for cached envelopes and sort keys: further sections)
 //
-// Opening reads the file with one read and decodes the fixed-size records into one slice
-// (no per-message allocation); names stay in the read buffer. Mod-sequences are at least the
-// current time in microseconds, so a change made by a process that crashed before saving
-// the index never gets a smaller mod-sequence than one handed out before.
+// Opening reads the file with one read and decodes nothing per message: records stay in the
+// file's format in the read buffer and are read in place (flags from the record's letter
+// bits, no name parsed) until the first change, which decodes them into one slice (no
+// per-message allocation). Mod-sequences are at least the current time in microseconds, so a
+// change made by a process that crashed before saving the index never gets a smaller
+// mod-sequence than one handed out before.
+//
+// Invariants:
+//   - Never trusted unchecked: before any record is used, the header and body checksums,
+//     the lengths, UID order and every record's ranges have been checked, on the bytes this
+//     process read into its own memory. A damaged file is ErrCorrupt and rebuilt from the
+//     Maildir by the caller. Nothing is mapped: a file changed or truncated by someone else
+//     after it was read cannot change or fault what was read.
+//   - Shared read-only: Load keeps the last checked contents of large files (load.go) and
+//     hands out Indexes that share them until their first change (copy on write: records
+//     are decoded into the Index's own slice, appends to shared slices reallocate, since
+//     they are handed out with no spare capacity). The cache is keyed by the file's
+//     identity (device, inode, size, mtime, ctime), which any change to the file alters.
 //
 // An Index is not safe for concurrent use; its owner serialises access.
 package index
@@ -52,6 +69,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -125,7 +143,47 @@ const vszTag = "VSZ1"
 const (
 	bitNew   = 1
 	bitExtra = 2 // name lives in extra, not in names (in memory only)
+	// The system flag letters of the name (D, F, R, S, T: bits 8 to 12), valid when
+	// bitLetters is set: listing every message's flags then reads no name. A derived copy
+	// of the name's info; records of older writers lack it and their names are read.
+	bitLetters  = 1 << 15
+	letterShift = 8
+	bitsFile    = bitNew | bitLetters | 0x1f<<letterShift // the bits stored in the file
 )
+
+// sysLetters are the flag letters records carry, in bit order.
+const sysLetters = "DFRST"
+
+// letterSets maps the 5 record bits to the set of their letters (bit c-'A' for letter c).
+var letterSets = func() (t [32]uint32) {
+	for v := range t {
+		for k := 0; k < len(sysLetters); k++ {
+			if v&(1<<k) != 0 {
+				t[v] |= 1 << (sysLetters[k] - 'A')
+			}
+		}
+	}
+	return t
+}()
+
+// letterBits returns the record bits for a file name's system flag letters.
+func letterBits(name []byte) uint16 {
+	b := uint16(bitLetters)
+	for _, c := range info(name) {
+		if k := strings.IndexByte(sysLetters, c); k >= 0 {
+			b |= 1 << (letterShift + k)
+		}
+	}
+	return b
+}
+
+// letters returns the set of r's system flag letters.
+func (ix *Index) letters(r *rec) uint32 {
+	if r.bits&bitLetters == 0 {
+		r.bits |= letterBits(ix.nameBytes(r)) // a copy of the record: the index is unchanged
+	}
+	return letterSets[r.bits>>letterShift&0x1f]
+}
 
 // Index is a folder's index in memory.
 type Index struct {
@@ -136,8 +194,14 @@ type Index struct {
 	Stamps        Stamps
 	Expunges      []Expunge
 
+	// Records: while lazy, they are still in the file's format in raw (count n) and the IMAP
+	// sizes in rawVsz (nil: none); the first change decodes them into recs (decode).
+	lazy    bool
+	n       int
+	raw     []byte
+	rawVsz  []byte
 	recs    []rec
-	names   []byte // names as read from the file
+	names   []byte // names as read from the file (shared with other Indexes: read only)
 	extra   []byte // names set since
 	kwNames []string
 	kwSets  [][]string        // kwSets[0] is the empty set
@@ -148,78 +212,232 @@ type Index struct {
 func New() *Index { return &Index{kwSets: [][]string{nil}} }
 
 // Len returns the number of messages.
-func (ix *Index) Len() int { return len(ix.recs) }
+func (ix *Index) Len() int {
+	if ix.lazy {
+		return ix.n
+	}
+	return len(ix.recs)
+}
+
+// Outdated reports whether the index was read from a file of an older writer, whose records
+// lack the flag letters (bitLetters): saving it once makes listing flags cheaper.
+func (ix *Index) Outdated() bool {
+	return ix.lazy && ix.n > 0 && binary.LittleEndian.Uint16(ix.raw[10:])&bitLetters == 0
+}
+
+// at returns the i-th record, decoding it from the file's bytes while the records are lazy.
+func (ix *Index) at(i int) rec {
+	if !ix.lazy {
+		return ix.recs[i]
+	}
+	le := binary.LittleEndian
+	b := ix.raw[i*RecordSize : (i+1)*RecordSize]
+	r := rec{uid: le.Uint32(b), nameOff: le.Uint32(b[4:]), nameLen: le.Uint16(b[8:]), bits: le.Uint16(b[10:]) & bitsFile,
+		size: le.Uint32(b[12:]), date: le.Uint32(b[16:]), kw: le.Uint32(b[20:]), modseq: le.Uint64(b[24:]),
+		vsize: math.MaxUint32}
+	if ix.rawVsz != nil {
+		r.vsize = le.Uint32(ix.rawVsz[4*i:])
+	}
+	return r
+}
+
+// decode turns lazy records into recs, before the first change.
+func (ix *Index) decode() {
+	if !ix.lazy {
+		return
+	}
+	recs := make([]rec, ix.n)
+	for i := range recs {
+		recs[i] = ix.at(i)
+	}
+	ix.recs, ix.lazy, ix.n, ix.raw, ix.rawVsz = recs, false, 0, nil, nil
+}
 
 // UID returns the UID of the i-th message (UID order).
-func (ix *Index) UID(i int) uint32 { return ix.recs[i].uid }
+func (ix *Index) UID(i int) uint32 {
+	if ix.lazy {
+		u := binary.LittleEndian.Uint32(ix.raw[i*RecordSize:])
+		return u
+	}
+	return ix.recs[i].uid
+}
 
 // ModSeq returns the mod-sequence of the i-th message.
-func (ix *Index) ModSeq(i int) uint64 { return ix.recs[i].modseq }
+func (ix *Index) ModSeq(i int) uint64 { return ix.at(i).modseq }
+
+// Size returns the size of the i-th message's file, -1 when unknown.
+func (ix *Index) Size(i int) int64 {
+	if s := ix.at(i).size; s != math.MaxUint32 {
+		return int64(s)
+	}
+	return -1
+}
 
 // Search returns the position of uid and whether it is present.
 func (ix *Index) Search(uid uint32) (int, bool) {
-	i := sort.Search(len(ix.recs), func(i int) bool { return ix.recs[i].uid >= uid })
-	return i, i < len(ix.recs) && ix.recs[i].uid == uid
+	n := ix.Len()
+	i := sort.Search(n, func(i int) bool { return ix.UID(i) >= uid })
+	return i, i < n && ix.UID(i) == uid
 }
 
 func (ix *Index) nameBytes(r *rec) []byte {
 	if r.bits&bitExtra != 0 {
 		return ix.extra[r.nameOff : r.nameOff+uint32(r.nameLen)]
 	}
-	return ix.names[r.nameOff : r.nameOff+uint32(r.nameLen)]
+	// In range when decode checked the file; tested again all the same (it costs nothing
+	// next to the copy), so that no bug elsewhere can turn into an out-of-range access.
+	if end := uint64(r.nameOff) + uint64(r.nameLen); end <= uint64(len(ix.names)) {
+		return ix.names[r.nameOff:end]
+	}
+	return nil
+}
+
+// keywordSet returns keyword set n (none when out of range, as nameBytes).
+func (ix *Index) keywordSet(n uint32) []string {
+	if uint64(n) < uint64(len(ix.kwSets)) {
+		return ix.kwSets[n]
+	}
+	return nil
 }
 
 // Name returns the current file name of the i-th message.
-func (ix *Index) Name(i int) string { return string(ix.nameBytes(&ix.recs[i])) }
+func (ix *Index) Name(i int) string {
+	r := ix.at(i)
+	s := string(ix.nameBytes(&r))
+	return s
+}
+
+// info returns the flag letters of a name (after ":2,"), as a part of it.
+func info(b []byte) []byte {
+	if j := bytes.IndexByte(b, ':'); j >= 0 && bytes.HasPrefix(b[j+1:], []byte("2,")) {
+		return b[j+3:]
+	}
+	return nil
+}
 
 // Info returns the flag letters of the i-th message's name (after ":2,") without allocating
 // a new string for the name.
 func (ix *Index) Info(i int) string {
-	b := ix.nameBytes(&ix.recs[i])
-	if j := bytes.IndexByte(b, ':'); j >= 0 && bytes.HasPrefix(b[j+1:], []byte("2,")) {
-		return string(b[j+3:])
+	r := ix.at(i)
+	s := string(info(ix.nameBytes(&r)))
+	return s
+}
+
+// Letters returns the system flag letters (D, F, R, S, T) of the i-th message's name (after
+// ":2,") as a set: bit c-'A' for letter c. It allocates nothing and usually reads no name,
+// for loops over every message (Status, Messages).
+func (ix *Index) Letters(i int) uint32 {
+	if ix.lazy { // the bits alone, when they hold the letters: one load per message
+		bits := binary.LittleEndian.Uint16(ix.raw[i*RecordSize+10:])
+		if bits&bitLetters != 0 {
+			return letterSets[bits>>letterShift&0x1f]
+		}
 	}
-	return ""
+	r := ix.at(i)
+	set := ix.letters(&r)
+	return set
 }
 
 // InNew reports whether the i-th message's file is in new/.
-func (ix *Index) InNew(i int) bool { return ix.recs[i].bits&bitNew != 0 }
+func (ix *Index) InNew(i int) bool { return ix.at(i).bits&bitNew != 0 }
 
 // At decodes the i-th message.
 func (ix *Index) At(i int) Entry {
-	r := &ix.recs[i]
-	e := Entry{UID: r.uid, Name: string(ix.nameBytes(r)), New: r.bits&bitNew != 0, Size: int64(r.size),
-		Date: int64(r.date), ModSeq: r.modseq, Keywords: ix.kwSets[r.kw]}
+	r := ix.at(i)
+	e := Entry{UID: r.uid, Name: string(ix.nameBytes(&r)), New: r.bits&bitNew != 0, Size: int64(r.size),
+		Date: int64(r.date), ModSeq: r.modseq, Keywords: ix.keywordSet(r.kw)}
 	if r.size == math.MaxUint32 {
 		e.Size = -1
 	}
 	return e
 }
 
+// Brief is what a listing of every message needs of one (store.Message's fields), read
+// with one decoding of the record and no allocation.
+type Brief struct {
+	UID      uint32
+	Letters  uint32 // as Letters
+	Size     int64  // -1 when unknown
+	ModSeq   uint64
+	Keywords []string // shared: do not modify
+}
+
+// Brief returns the i-th message's Brief.
+func (ix *Index) Brief(i int) Brief {
+	if ix.lazy { // the fields needed only, from the file's record
+		le := binary.LittleEndian
+		rb := ix.raw[i*RecordSize : (i+1)*RecordSize]
+		if bits := le.Uint16(rb[10:]); bits&bitLetters != 0 {
+			b := Brief{UID: le.Uint32(rb), Letters: letterSets[bits>>letterShift&0x1f], Size: int64(le.Uint32(rb[12:])),
+				ModSeq: le.Uint64(rb[24:]), Keywords: ix.keywordSet(le.Uint32(rb[20:]))}
+			if b.Size == math.MaxUint32 {
+				b.Size = -1
+			}
+			return b
+		}
+	}
+	r := ix.at(i)
+	b := Brief{UID: r.uid, Letters: ix.letters(&r), Size: int64(r.size), ModSeq: r.modseq, Keywords: ix.keywordSet(r.kw)}
+	if r.size == math.MaxUint32 {
+		b.Size = -1
+	}
+	return b
+}
+
+// KeywordsInUse returns the keywords some message has, sorted: one pass over the records'
+// keyword set numbers, no keyword set built.
+func (ix *Index) KeywordsInUse() []string {
+	if len(ix.kwSets) <= 1 {
+		return nil
+	}
+	used := make([]bool, len(ix.kwSets))
+	for i, n := 0, ix.Len(); i < n; i++ {
+		var k uint32
+		if ix.lazy {
+			k = binary.LittleEndian.Uint32(ix.raw[i*RecordSize+20:])
+		} else {
+			k = ix.recs[i].kw
+		}
+		if uint64(k) < uint64(len(used)) {
+			used[k] = true
+		}
+	}
+	var out []string
+	for k, u := range used[1:] {
+		if u {
+			out = append(out, ix.kwSets[k+1]...)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // Keywords returns the keywords of the i-th message (shared: do not modify).
-func (ix *Index) Keywords(i int) []string { return ix.kwSets[ix.recs[i].kw] }
+func (ix *Index) Keywords(i int) []string { return ix.keywordSet(ix.at(i).kw) }
 
 // VSize returns the i-th message's IMAP size (RFC822.SIZE) when it was recorded by SetVSize.
 // It stays valid while the message's base name does: flags changes keep it, a different
 // file under the same UID drops it.
 func (ix *Index) VSize(i int) (int64, bool) {
-	v := ix.recs[i].vsize
+	v := ix.at(i).vsize
 	return int64(v), v != math.MaxUint32
 }
 
 // SetVSize records the i-th message's IMAP size (sizes of 4 GiB and more are not cached).
 func (ix *Index) SetVSize(i int, n int64) {
 	if n >= 0 && n < math.MaxUint32 {
+		ix.decode()
 		ix.recs[i].vsize = uint32(n)
 	}
 }
 
 // Set replaces the i-th message with e (same UID).
-func (ix *Index) Set(i int, e Entry) { ix.recs[i] = ix.encode(e) }
+func (ix *Index) Set(i int, e Entry) { ix.decode(); ix.recs[i] = ix.encode(e) }
 
 // SetDate records the internal date of the i-th message.
 func (ix *Index) SetDate(i int, unix int64) {
 	if unix > 0 && unix < math.MaxUint32 {
+		ix.decode()
 		ix.recs[i].date = uint32(unix)
 	}
 }
@@ -227,6 +445,7 @@ func (ix *Index) SetDate(i int, unix int64) {
 // Insert adds e at its place in UID order (usually the end), replacing an entry with the
 // same UID, and raises NextUID past it.
 func (ix *Index) Insert(e Entry) {
+	ix.decode()
 	r := ix.encode(e)
 	i, found := ix.Search(e.UID)
 	switch {
@@ -250,6 +469,7 @@ func (ix *Index) Remove(positions []int, modseq uint64) {
 	if len(positions) == 0 {
 		return
 	}
+	ix.decode()
 	drop := make(map[int]bool, len(positions))
 	for _, p := range positions {
 		drop[p] = true
@@ -316,7 +536,7 @@ func (ix *Index) encode(e Entry) rec {
 		name = name[:math.MaxUint16]
 	}
 	r.nameOff, r.nameLen = uint32(len(ix.extra)), uint16(len(name))
-	r.bits |= bitExtra
+	r.bits |= bitExtra | letterBits([]byte(name))
 	ix.extra = append(ix.extra, name...)
 	r.kw = ix.kwSet(e.Keywords)
 	return r
@@ -343,24 +563,14 @@ func (ix *Index) kwSet(kws []string) uint32 {
 	return n
 }
 
-// Load reads the index of the folder directory dir. A missing file gives an error wrapping
-// os.ErrNotExist, an invalid one an error wrapping ErrCorrupt.
-func Load(dir string) (*Index, error) {
-	p := filepath.Join(dir, FileName)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return nil, fmt.Errorf("index: %w", err)
-	}
-	ix, err := Decode(b)
-	if err != nil {
-		return nil, fmt.Errorf("index: %s: %w", p, err)
-	}
-	return ix, nil
-}
-
 func corrupt(what string) error { return fmt.Errorf("%w: %s", ErrCorrupt, what) }
 
-// Decode parses an index file's content. The Index keeps b.
+// Decode parses an index file's content. The Index keeps b (and reads the records from it
+// until the first change), so b must not change while the Index is in use.
+//
+// Everything is checked before anything is trusted: both checksums, the lengths, UID order
+// and every record's name and keyword set being in range, so that no later access can go
+// out of bounds or act on a damaged file.
 func Decode(b []byte) (*Index, error) {
 	le := binary.LittleEndian
 	if len(b) < HeaderSize || !bytes.Equal(b[:8], magic) {
@@ -383,20 +593,9 @@ func Decode(b []byte) (*Index, error) {
 	if crc32.Checksum(body, castagnoli) != le.Uint32(b[96:]) {
 		return nil, corrupt("body checksum")
 	}
-	ix.recs = make([]rec, count)
-	var last uint32
-	off := 0
-	for i := range ix.recs {
-		r := body[off : off+RecordSize]
-		ix.recs[i] = rec{uid: le.Uint32(r), nameOff: le.Uint32(r[4:]), nameLen: le.Uint16(r[8:]), bits: le.Uint16(r[10:]) & bitNew,
-			size: le.Uint32(r[12:]), date: le.Uint32(r[16:]), kw: le.Uint32(r[20:]), modseq: le.Uint64(r[24:]),
-			vsize: math.MaxUint32}
-		off += RecordSize
-		if ix.recs[i].uid <= last || ix.recs[i].uid >= ix.NextUID && ix.NextUID != 0 {
-			return nil, corrupt("UIDs out of order")
-		}
-		last = ix.recs[i].uid
-	}
+	ix.lazy, ix.n = true, int(count)
+	ix.raw = body[:count*RecordSize]
+	off := int(count * RecordSize)
 	ix.Expunges = make([]Expunge, nexp)
 	for i := range ix.Expunges {
 		ix.Expunges[i] = Expunge{UID: le.Uint32(body[off:]), ModSeq: le.Uint64(body[off+8:])}
@@ -432,16 +631,33 @@ func Decode(b []byte) (*Index, error) {
 	}
 	ix.names = body[off : off+int(nl)]
 	off += int(nl)
-	for i := range ix.recs {
-		r := &ix.recs[i]
-		if uint64(r.nameOff)+uint64(r.nameLen) > nl || r.nameLen == 0 || int(r.kw) >= len(ix.kwSets) {
-			return nil, corrupt("record out of range")
-		}
+	if err := ix.checkRecords(nl); err != nil {
+		return nil, err
 	}
 	if err := ix.decodeExtension(body[off : off+int(ext)]); err != nil {
 		return nil, err
 	}
 	return ix, nil
+}
+
+// checkRecords checks the lazy records in place (nothing decoded into memory): UIDs in
+// increasing order below NextUID, every name within the names area of nl bytes and not
+// empty, every keyword set known.
+func (ix *Index) checkRecords(nl uint64) error {
+	le := binary.LittleEndian
+	var last uint32
+	nsets := uint32(len(ix.kwSets))
+	for r := ix.raw; len(r) >= RecordSize; r = r[RecordSize:] {
+		uid, nameOff, nameLen, kw := le.Uint32(r), le.Uint32(r[4:]), le.Uint16(r[8:]), le.Uint32(r[20:])
+		if uid <= last || uid >= ix.NextUID && ix.NextUID != 0 {
+			return corrupt("UIDs out of order")
+		}
+		last = uid
+		if uint64(nameOff)+uint64(nameLen) > nl || nameLen == 0 || kw >= nsets {
+			return corrupt("record out of range")
+		}
+	}
+	return nil
 }
 
 // decodeExtension reads the extension sections, skipping unknown ones.
@@ -461,18 +677,17 @@ func (ix *Index) decodeExtension(b []byte) error {
 		if tag != vszTag {
 			continue
 		}
-		if n != uint64(len(ix.recs))*4 {
+		if n != uint64(ix.n)*4 {
 			return corrupt("size cache length")
 		}
-		for i := range ix.recs {
-			ix.recs[i].vsize = le.Uint32(payload[4*i:])
-		}
+		ix.rawVsz = payload
 	}
 	return nil
 }
 
 // appendExtension appends the extension sections: the IMAP sizes, when any is known.
 func (ix *Index) appendExtension(b []byte) []byte {
+	ix.decode()
 	known := false
 	for i := range ix.recs {
 		if ix.recs[i].vsize != math.MaxUint32 {
@@ -501,6 +716,7 @@ func (ix *Index) Encode() []byte {
 	kwNum := map[string]int{}
 	var sets []byte
 	nsets := uint32(0)
+	ix.decode()
 	namesLen := 0
 	for i := range ix.recs {
 		r := &ix.recs[i]
@@ -551,7 +767,11 @@ func (ix *Index) Encode() []byte {
 		le.PutUint32(rb[0:], r.uid)
 		le.PutUint32(rb[4:], off)
 		le.PutUint16(rb[8:], r.nameLen)
-		le.PutUint16(rb[10:], r.bits&bitNew)
+		bits := r.bits
+		if bits&bitLetters == 0 { // read from an older writer's file: add them now
+			bits |= letterBits(ix.nameBytes(r))
+		}
+		le.PutUint16(rb[10:], bits&bitsFile)
 		le.PutUint32(rb[12:], r.size)
 		le.PutUint32(rb[16:], r.date)
 		le.PutUint32(rb[20:], used[r.kw])
@@ -583,6 +803,8 @@ func (ix *Index) Save(dir string, seq *atomic.Uint64) error {
 }
 
 // WriteFile saves data made by Encode as the index of the folder directory dir, as Save.
+// Load keeps what it wrote (load.go), so the next view of the folder reads nothing; data must
+// not be changed afterwards.
 func WriteFile(dir string, data []byte, seq *atomic.Uint64) error {
 	host, _ := os.Hostname()
 	host = strings.NewReplacer("/", `\057`, ":", `\072`).Replace(host)
@@ -596,11 +818,19 @@ func WriteFile(dir string, data []byte, seq *atomic.Uint64) error {
 	if err == nil {
 		err = f.Sync()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	p := filepath.Join(dir, FileName)
+	if err == nil {
+		err = os.Rename(tmp, p)
 	}
 	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, FileName))
+		// The identity of the file as renamed (rename sets its ctime), from the descriptor:
+		// the name may already belong to a newer file of another writer.
+		if st, serr := f.Stat(); serr == nil {
+			keep(p, st, data)
+		}
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
 		os.Remove(tmp)

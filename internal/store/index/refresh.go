@@ -57,6 +57,7 @@ func (ix *Index) Refresh(f *maildir.Folder, force bool, now time.Time) (*Delta, 
 	if !force && ix.Fresh(dir) {
 		return &Delta{}, nil
 	}
+	ix.decode()
 	var pre Stamps
 	snap, err := f.Sync(&maildir.SyncOptions{BeforeList: func() { pre = ReadStamps(dir) }})
 	if err != nil {
@@ -217,7 +218,7 @@ func (ix *Index) refreshKeywords(dir string, ms func() uint64) ([]uint32, error)
 // setName points r at a new file name.
 func (ix *Index) setName(r *rec, name string, inNew bool) {
 	r.nameOff, r.nameLen = uint32(len(ix.extra)), uint16(len(name))
-	r.bits = bitExtra
+	r.bits = bitExtra | letterBits([]byte(name))
 	if inNew {
 		r.bits |= bitNew
 	}
@@ -227,12 +228,14 @@ func (ix *Index) setName(r *rec, name string, inNew bool) {
 // SetName records that the i-th message's file is now name (in cur/ unless inNew) with
 // mod-sequence modseq.
 func (ix *Index) SetName(i int, name string, inNew bool, modseq uint64) {
+	ix.decode()
 	ix.setName(&ix.recs[i], name, inNew)
 	ix.recs[i].modseq = modseq
 }
 
 // SetKeywords gives the i-th message the keywords kws (sorted) with mod-sequence modseq.
 func (ix *Index) SetKeywords(i int, kws []string, modseq uint64) {
+	ix.decode()
 	ix.recs[i].kw = ix.kwSet(kws)
 	ix.recs[i].modseq = modseq
 }

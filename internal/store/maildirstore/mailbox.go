@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"courier/internal/store"
@@ -27,9 +28,12 @@ type mailbox struct {
 	recent  map[uint32]bool
 	unsaved bool
 	updates chan struct{}
-	w       *watcher
-	saving  sync.WaitGroup
-	closed  bool
+	wmu     sync.Mutex // guards wkey: Store.Close may end the subscription from elsewhere
+	wkey    string     // the folder's key in the Store's Watcher; "" when not subscribed
+	// onUpdate is called by the watcher's goroutine along with each signal on updates.
+	onUpdate atomic.Pointer[func()]
+	saving   sync.WaitGroup
+	closed   bool
 }
 
 var _ store.Mailbox = (*mailbox)(nil)
@@ -50,9 +54,7 @@ func (s *Store) Open(name string) (store.Mailbox, error) {
 		ix = index.New() // missing or corrupt: rebuilt from the Maildir below
 	}
 	m.ix = ix
-	if m.w = s.watcherFor(); m.w != nil {
-		m.w.add(m)
-	}
+	s.watch(m)
 	d, err := ix.Refresh(f, false, s.opt.Now())
 	if err != nil {
 		m.release()
@@ -61,16 +63,22 @@ func (s *Store) Open(name string) (store.Mailbox, error) {
 	for _, u := range d.Recent {
 		m.recent[u] = true
 	}
-	if len(d.New)+len(d.Updated)+len(d.Expunged) > 0 {
-		m.saveAsync()
+	if len(d.New)+len(d.Updated)+len(d.Expunged) > 0 || ix.Outdated() {
+		m.saveAsync() // an outdated file is upgraded once, so later opens list flags faster
 	}
 	return m, nil
 }
 
-func (m *mailbox) release() {
-	if m.w != nil {
-		m.w.remove(m)
-		m.w = nil
+func (m *mailbox) release() { m.s.unwatch(m) }
+
+// unwatch ends the view's subscription to change notifications.
+func (m *mailbox) unwatch() {
+	m.wmu.Lock()
+	key := m.wkey
+	m.wkey = ""
+	m.wmu.Unlock()
+	if key != "" {
+		m.s.opt.Watcher.remove(m, key)
 	}
 }
 
@@ -90,15 +98,58 @@ func (m *mailbox) Name() string { return m.name }
 
 func (m *mailbox) Updates() <-chan struct{} { return m.updates }
 
+// OnUpdate makes the watcher call fn (from its own goroutine, no lock held; fn must not
+// block) whenever it signals Updates, until the returned function is called; one function
+// at a time, a later call replaces the earlier one. It reports false when the view is not
+// notified of changes (watching off or unavailable): then only Sync finds them. It lets a
+// session wait for the client and for changes at once without a goroutine of its own to
+// read Updates (IMAP IDLE: the function interrupts the session's wait for input).
+func (m *mailbox) OnUpdate(fn func()) (cancel func(), ok bool) {
+	m.wmu.Lock()
+	watched := m.wkey != ""
+	m.wmu.Unlock()
+	if !watched {
+		return func() {}, false
+	}
+	p := &fn
+	m.onUpdate.Store(p)
+	return func() { m.onUpdate.CompareAndSwap(p, nil) }, true
+}
+
 func (m *mailbox) Status() store.Status {
 	st := store.Status{UIDValidity: m.ix.UIDValidity, UIDNext: store.UID(m.ix.NextUID), HighestModSeq: m.ix.HighestModSeq,
 		Messages: m.ix.Len(), Recent: len(m.recent)}
 	for i := 0; i < m.ix.Len(); i++ {
-		if !strings.ContainsRune(m.ix.Info(i), maildir.FlagSeen) {
+		if m.ix.Letters(i)&letterBit(maildir.FlagSeen) == 0 {
 			st.Unseen++
 		}
 	}
 	return st
+}
+
+// letterBit is flag letter c in the sets index.Index.Letters returns.
+func letterBit(c byte) uint32 { return 1 << (c - 'A') }
+
+// flagsOfSet maps a set of info letters (index.Index.Letters) to system flags. It runs for
+// every message of a folder at SELECT: straight tests, no loop.
+func flagsOfSet(set uint32) store.Flags {
+	var f store.Flags
+	if set&letterBit(maildir.FlagSeen) != 0 {
+		f |= store.Seen
+	}
+	if set&letterBit(maildir.FlagReplied) != 0 {
+		f |= store.Answered
+	}
+	if set&letterBit(maildir.FlagFlagged) != 0 {
+		f |= store.Flagged
+	}
+	if set&letterBit(maildir.FlagTrashed) != 0 {
+		f |= store.Deleted
+	}
+	if set&letterBit(maildir.FlagDraft) != 0 {
+		f |= store.Draft
+	}
+	return f
 }
 
 // flagsOf maps info letters to system flags.
@@ -141,17 +192,34 @@ func letters(flags store.Flags, keep string) string {
 	return maildir.NormalizeFlags(b.String())
 }
 
+// message returns the i-th message.
 func (m *mailbox) message(i int) store.Message {
-	e := m.ix.At(i)
-	_, info, _ := maildir.ParseName(e.Name)
-	return store.Message{UID: store.UID(e.UID), Flags: flagsOf(info), Keywords: slices.Clone(e.Keywords), Size: e.Size,
-		ModSeq: e.ModSeq, Recent: m.recent[e.UID]}
+	var msg store.Message
+	m.fill(&msg, i)
+	return msg
 }
+
+// fill sets msg to the i-th message. It allocates nothing but the keywords' copy, as
+// Messages calls it for every message of the folder (SELECT, FETCH 1:* (FLAGS)).
+func (m *mailbox) fill(msg *store.Message, i int) {
+	b := m.ix.Brief(i)
+	msg.UID, msg.Flags, msg.Size, msg.ModSeq = store.UID(b.UID), flagsOfSet(b.Letters), b.Size, b.ModSeq
+	if len(b.Keywords) > 0 {
+		msg.Keywords = slices.Clone(b.Keywords)
+	}
+	if len(m.recent) > 0 {
+		msg.Recent = m.recent[b.UID]
+	}
+}
+
+// KeywordsInUse returns the keywords some message of the view has, sorted, without listing
+// the messages (IMAP SELECT's FLAGS response).
+func (m *mailbox) KeywordsInUse() []string { return m.ix.KeywordsInUse() }
 
 func (m *mailbox) Messages() []store.Message {
 	out := make([]store.Message, m.ix.Len())
 	for i := range out {
-		out[i] = m.message(i)
+		m.fill(&out[i], i)
 	}
 	return out
 }
@@ -331,12 +399,19 @@ func (m *mailbox) syncCur() error {
 	return nil
 }
 
-// own runs an own change: when the index was in step before it, it is after it too.
+// own runs an own change: when the index was in step before it, it is after it too, unless
+// courierimapuiddb changed meanwhile. Our changes (flags, keywords, expunges) never write
+// courierimapuiddb, and every delivery through a Store does, after linking its file: so a
+// delivery by another view or process during fn, which the directories' new mtimes would
+// hide, leaves the old stamps, and the next Sync rescans.
 func (m *mailbox) own(fn func() error) error {
-	fresh := m.ix.Fresh(m.f.Path())
+	pre := index.ReadStamps(m.f.Path())
+	fresh := m.ix.UIDValidity != 0 && pre == m.ix.Stamps
 	err := fn()
 	if fresh {
-		m.ix.Stamps = index.ReadStamps(m.f.Path())
+		if post := index.ReadStamps(m.f.Path()); post.UIDDB == pre.UIDDB && post.UIDDBSize == pre.UIDDBSize {
+			m.ix.Stamps = post
+		}
 	}
 	m.unsaved = true
 	return err
@@ -551,7 +626,7 @@ func (m *mailbox) Expunge(uids []store.UID) ([]store.UID, error) {
 	var pos []int
 	if uids == nil {
 		for i := 0; i < m.ix.Len(); i++ {
-			if strings.ContainsRune(m.ix.Info(i), maildir.FlagTrashed) {
+			if m.ix.Letters(i)&letterBit(maildir.FlagTrashed) != 0 {
 				pos = append(pos, i)
 			}
 		}

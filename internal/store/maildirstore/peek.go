@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"courier/internal/store"
@@ -66,7 +65,7 @@ func (s *Store) peekIndex(f *maildir.Folder, ix *index.Index, measure func(store
 		if ix.InNew(i) {
 			st.Recent++
 		}
-		if !strings.ContainsRune(ix.Info(i), maildir.FlagSeen) {
+		if ix.Letters(i)&letterBit(maildir.FlagSeen) == 0 {
 			st.Unseen++
 		}
 	}

@@ -12,15 +12,23 @@
 //     rescan), so losing it loses nothing.
 //   - UIDs: assigned only under the folder's UID lock (maildir.Folder.AssignUIDs / Sync) and
 //     written to courierimapuiddb, so Courier's imapd sees the same UIDs.
-//   - Change tracking: a Store watches new/ and cur/ of every open folder with one inotify
-//     instance (fsnotify); an event signals the views of that folder. Sync compares the
-//     folder's stamps (directory mtimes, courierimapuiddb mtime and size) with those the index
-//     recorded and rescans when they differ. A view's own changes update the recorded stamps
-//     only when the folder was in step just before, so a foreign change is found by the next
-//     Sync; one made within microseconds after an own change (before the stamps are read
-//     again) is found at the folder's next change.
+//   - Change tracking: the open views' folders (new/, cur/, courierimapkeywords/) are watched
+//     with one inotify instance (fsnotify) per process, shared by every Store (watch.go:
+//     sessions each open their own Store, and inotify instances are a scarce per-user
+//     resource); an event signals the views of that folder, whichever Store they belong to,
+//     within milliseconds, through Updates and the view's OnUpdate function. Sync compares
+//     the folder's stamps (directory mtimes, courierimapuiddb mtime and size) with those the
+//     index recorded and rescans when they differ. A view's own changes update the recorded stamps
+//     only when the folder was in step just before and courierimapuiddb did not change
+//     during the change (every delivery through a Store writes it after linking its file),
+//     so a foreign change before or during it is found by the next Sync; a delivery that
+//     assigns no UID (Courier's deliverquota into new/) made during an own change is found
+//     at the folder's next change.
 //   - Locking: a Mailbox is used by one goroutine; the watcher goroutine only touches the
-//     views' update channels. A Store's methods may be called concurrently.
+//     views' update channels and calls their OnUpdate functions, holding no lock. A Store's
+//     methods may be called concurrently. Lock order: Store.mu before Watcher.mu.
+//   - Sharing: views share what is read-only (the index contents index.Load keeps, the
+//     Watcher); each view's own state (its Index once changed, recent, updates) is its own.
 package maildirstore
 
 import (
@@ -45,6 +53,9 @@ type Options struct {
 	Host string
 	// NoWatch disables inotify: views notice others' changes only when Sync is called.
 	NoWatch bool
+	// Watcher tracks changes for the views; nil means the one every Store of the process
+	// shares (see Watcher).
+	Watcher *Watcher
 }
 
 // Store is one account's Maildir++.
@@ -54,8 +65,8 @@ type Store struct {
 	seq atomic.Uint64 // unique temporary names for index saves
 
 	mu        sync.Mutex
-	w         *watcher
-	assigners map[string]*assigner // folder directory to its UID batching (assign.go)
+	views     map[*mailbox]struct{} // open views with a watch, unsubscribed by Close
+	assigners map[string]*assigner  // folder directory to its UID batching (assign.go)
 	closed    bool
 }
 
@@ -69,6 +80,9 @@ func Open(path string, opt *Options) (*Store, error) {
 	}
 	if s.opt.Now == nil {
 		s.opt.Now = time.Now
+	}
+	if s.opt.Watcher == nil && !s.opt.NoWatch {
+		s.opt.Watcher = processWatcher()
 	}
 	md, err := maildir.Open(path, &maildir.Options{Now: s.opt.Now, Host: s.opt.Host})
 	if err != nil {
@@ -228,37 +242,50 @@ func (s *Store) Quota() (store.Quota, error) {
 	return store.Quota{LimitBytes: st.Spec.Bytes, LimitMessages: st.Spec.Count, Bytes: st.Usage.Bytes, Messages: st.Usage.Count}, nil
 }
 
-// Close stops the watcher. Views still open stop receiving notifications.
+// Close releases the Store. Views still open stop receiving notifications (their Sync goes
+// on working).
 func (s *Store) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
-	if s.w != nil {
-		return s.w.close()
+	views := s.views
+	s.views = nil
+	s.mu.Unlock()
+	for m := range views {
+		m.unwatch()
 	}
 	return nil
 }
 
-// watcherFor returns the Store's watcher, starting it on first use; nil when watching is
-// off or inotify is not available (then Sync's stamp check alone finds changes).
-func (s *Store) watcherFor() *watcher {
+// watch subscribes m to change notifications, unless watching is off or the Store closed.
+func (s *Store) watch(m *mailbox) {
+	if s.opt.NoWatch {
+		return
+	}
+	key := watchKey(m.f.Path())
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.opt.NoWatch || s.closed {
-		return nil
+	if s.closed || !s.opt.Watcher.add(m, key) {
+		return
 	}
-	if s.w == nil {
-		w, err := newWatcher()
-		if err != nil {
-			s.opt.NoWatch = true
-			return nil
-		}
-		s.w = w
+	if s.views == nil {
+		s.views = map[*mailbox]struct{}{}
 	}
-	return s.w
+	s.views[m] = struct{}{}
+	m.wmu.Lock()
+	m.wkey = key
+	m.wmu.Unlock()
+}
+
+// unwatch ends m's subscription (idempotent).
+func (s *Store) unwatch(m *mailbox) {
+	s.mu.Lock()
+	delete(s.views, m)
+	s.mu.Unlock()
+	m.unwatch()
 }
 
 // SetQuota installs a quota in maildirsize and recounts the usage (maildirmake -q); zero
