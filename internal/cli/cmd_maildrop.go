@@ -11,7 +11,7 @@ import (
 func init() {
 	register(&Command{
 		Name:  "maildrop",
-		Usage: "[-f sender] [-A 'Header: value'] [-V level] [-d user | filterfile [arg...]]",
+		Usage: "[-f sender] [-A 'Header: value'] [-V level] [-d user | filterfile [arg...] | -m filterfile [arg...] | -M name [arg...]]",
 		Short: "filter the message on standard input with a maildrop recipe and deliver it",
 		Link:  true,
 		Run:   runMaildrop,

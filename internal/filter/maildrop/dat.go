@@ -156,6 +156,10 @@ func (in *Interp) gdbmOpen(name, mode string) string {
 	p := in.path(name)
 	var m map[string]string
 	var err error
+	if in.restricted && strings.ToUpper(mode[:1]) != "R" {
+		in.opts.Logger.Info("maildrop: gdbmopen for writing disabled in embedded mode", "file", p)
+		return "-1"
+	}
 	switch strings.ToUpper(mode[:1]) {
 	case "R", "W":
 		m, err = ReadDat(p)

@@ -2,7 +2,9 @@
 // (maildropfilter(7)): a lexer and parser that turn a filter file into a Program, and an
 // interpreter that runs it against one message, delivering it to maildirs (through
 // internal/store/maildir, quota honoured), mbox files (dot-lock and flock), programs and
-// forwarding addresses.
+// forwarding addresses. Embedded mode (-m file, -M name from $HOME/.mailfilters with its
+// "-default" fallbacks) runs a filter that may not deliver, run commands, lock or log, except
+// in files included from the maildroprcs directory of the configuration (/etc/courier).
 //
 // Invariants and safety:
 //   - A filter file is parsed whole before anything runs; a bad file is a *SyntaxError naming

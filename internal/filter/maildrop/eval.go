@@ -200,6 +200,9 @@ func (in *Interp) text(x *textExpr) (string, error) {
 		case partDouble, partWord:
 			b.WriteString(in.subst(p.s))
 		case partBacktick:
+			if in.restricted {
+				return "", in.fatal(x.line, fmt.Errorf("'`%s`' disabled in embedded mode", p.s))
+			}
 			out, code, err := in.runShell(in.subst(p.s), in.msg.Bytes(), nil, true)
 			if err != nil {
 				return "", in.fatal(x.line, fmt.Errorf("`%s`: %w", p.s, err))

@@ -50,6 +50,12 @@ type Options struct {
 	NoSync bool
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Embedded applies embedded mode's restrictions (maildrop -m, -M): no deliveries,
+	// commands, locks, logs or GDBM writes.
+	Embedded bool
+	// RCSDir is the maildroprcs directory: files included from it run without embedded
+	// mode's restrictions, after some variables get their initial values back.
+	RCSDir string
 }
 
 // ErrTimeout is wrapped by the error a run returns when a regular expression match or the
@@ -95,7 +101,11 @@ type Interp struct {
 	deadline time.Time
 	logFile  *os.File
 	gdbm     *gdbmFile // the file gdbmopen opened, per filter file
-	seq      atomic.Uint64
+	// restricted is set while embedded mode's restrictions apply.
+	restricted bool
+	// initial holds the starting values of the variables a maildroprcs include resets.
+	initial map[string]string
+	seq     atomic.Uint64
 }
 
 // New makes an interpreter for msg with the given initial variables (which it owns).
@@ -124,7 +134,10 @@ func New(msg *Message, vars map[string]string, opts Options) *Interp {
 	if vars == nil {
 		vars = map[string]string{}
 	}
-	in := &Interp{opts: opts, vars: vars, msg: msg}
+	in := &Interp{opts: opts, vars: vars, msg: msg, restricted: opts.Embedded, initial: map[string]string{}}
+	for _, k := range resetVars {
+		in.initial[k] = vars[k]
+	}
 	in.deadline = opts.Now().Add(opts.Watchdog)
 	in.setMessageVars()
 	return in
@@ -261,6 +274,9 @@ func (in *Interp) blockStmt(s *blockStmt) error {
 		}
 		return err
 	case "dotlock", "flock":
+		if in.restricted {
+			return in.fatal(s.line, fmt.Errorf("'%s' disabled in embedded mode", s.kind))
+		}
 		name, err := in.eval(s.arg)
 		if err != nil {
 			return err
@@ -283,6 +299,9 @@ func (in *Interp) command(s *cmdStmt) error {
 			return err
 		}
 		arg = v
+	}
+	if in.restricted && embeddedForbidden[s.cmd] {
+		return in.fatal(s.line, fmt.Errorf("'%s' disabled in embedded mode", s.cmd))
 	}
 	switch s.cmd {
 	case "exit":
@@ -350,6 +369,10 @@ func (in *Interp) include(line int, name string) error {
 	if in.depth >= in.opts.MaxIncludeDepth {
 		return in.fatal(line, fmt.Errorf("include %q: includes nested deeper than %d", name, in.opts.MaxIncludeDepth))
 	}
+	rcs, err := in.rcsInclude(name)
+	if err != nil {
+		return in.fatal(line, err)
+	}
 	src, err := os.ReadFile(in.path(name))
 	if err != nil {
 		return in.fatal(line, fmt.Errorf("unable to open include file: %w", err))
@@ -357,6 +380,15 @@ func (in *Interp) include(line int, name string) error {
 	p, err := Parse(name, src)
 	if err != nil {
 		return in.fatal(line, err)
+	}
+	if in.restricted && !rcs {
+		if err := CheckEmbedded(p); err != nil {
+			return in.fatal(line, err)
+		}
+	}
+	if rcs && in.restricted {
+		in.restricted = false
+		defer func() { in.restricted = true }()
 	}
 	in.depth++
 	saved := in.gdbm

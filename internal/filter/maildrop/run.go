@@ -178,6 +178,10 @@ func Main(inv *Invocation) int {
 	}
 	msg := NewMessageWithHeaders(a.Headers, data)
 
+	configDir := inv.ConfigDir
+	if configDir == "" {
+		configDir = "/etc/courier"
+	}
 	passwd := inv.PasswdFile
 	if passwd == "" {
 		passwd = "/etc/passwd"
@@ -270,7 +274,7 @@ func Main(inv *Invocation) int {
 
 	in := New(msg, vars, Options{
 		Logger: log, Stdout: inv.Stdout, Stderr: inv.Stderr, Env: env, WorkDir: workDir,
-		Host: inv.Host, NoSync: inv.NoSync,
+		Host: inv.Host, NoSync: inv.NoSync, Embedded: a.Embedded, RCSDir: filepath.Join(configDir, "maildroprcs"),
 	})
 	defer in.Close()
 
