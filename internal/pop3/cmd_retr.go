@@ -17,6 +17,7 @@ func (ss *session) cmdRETR(c Command) {
 	if !ok {
 		return
 	}
+	ss.growWriter()
 	ss.reply("+OK " + strconv.FormatInt(ss.msgs[i].Size, 10) + " octets follow.")
 	ss.prefetchAfter(i)
 	n, err := ss.sendMessage(rc, -1)
@@ -46,6 +47,7 @@ func (ss *session) cmdTOP(c Command) {
 	if !ok {
 		return
 	}
+	ss.growWriter()
 	ss.reply("+OK headers follow.")
 	n, err := ss.sendMessage(rc, lines)
 	rc.Close()
@@ -107,9 +109,6 @@ func (ss *session) abortMessage(i int, err error) {
 // and then at most lines lines of the body. The header ends at the first empty line; a
 // message without one is all header. It returns the octets of the message sent.
 func (ss *session) sendMessage(r io.Reader, lines int64) (int64, error) {
-	bp := ss.srv.bufs.Get().(*[]byte)
-	defer ss.srv.bufs.Put(bp)
-	buf := *bp
 	w := ss.w
 	var (
 		sent      int64
@@ -134,14 +133,13 @@ func (ss *session) sendMessage(r io.Reader, lines int64) (int64, error) {
 			sent += int64(n)
 		}
 	}
-	for !done && werr == nil {
-		n, rerr := r.Read(buf)
-		p := buf[:n]
-		for len(p) > 0 && !done {
+	// feed sends the next piece p of the message, a run of whole lines at a time.
+	feed := func(p []byte) {
+		for len(p) > 0 && !done && werr == nil {
 			if lineStart {
 				if lines >= 0 && !inHeader && body >= lines {
 					done = true
-					break
+					return
 				}
 				if p[0] == '.' {
 					writeString(".")
@@ -151,7 +149,7 @@ func (ss *session) sendMessage(r io.Reader, lines int64) (int64, error) {
 			if nl < 0 {
 				write(p)
 				lineStart, lastLF = false, false
-				break
+				return
 			}
 			if inHeader && lineStart && nl == 0 {
 				// The empty line that ends the header is sent; body lines count from here.
@@ -164,11 +162,23 @@ func (ss *session) sendMessage(r io.Reader, lines int64) (int64, error) {
 			lineStart, lastLF = true, true
 			p = p[nl+1:]
 		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			return sent, rerr
+	}
+	if m, ok := r.(interface{ Bytes() []byte }); ok {
+		// Already in memory (read ahead): no copy through buf.
+		feed(m.Bytes())
+	} else {
+		bp := ss.srv.bufs.Get().(*[]byte)
+		defer ss.srv.bufs.Put(bp)
+		buf := *bp
+		for !done && werr == nil {
+			n, rerr := r.Read(buf)
+			feed(buf[:n])
+			if rerr == io.EOF {
+				break
+			}
+			if rerr != nil {
+				return sent, rerr
+			}
 		}
 	}
 	if !lastLF {

@@ -98,6 +98,7 @@ func (ss *session) handoff(a *auth.Account, user, method, maildir string) bool {
 	// The session process logged the logout; privsep logged its end.
 	// The connection was the other process's: nothing more from this one.
 	ss.w = bufio.NewWriterSize(io.Discard, 64)
+	ss.out = nil
 	ss.state = stateDone
 	return true
 }

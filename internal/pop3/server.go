@@ -117,6 +117,7 @@ func (s *Server) ServeMaildrop(ctx context.Context, in io.Reader, out io.Writer,
 	ss.ctx = ctx
 	ss.stdio = true
 	ss.r = bufio.NewReaderSize(in, MaxLine+2)
+	ss.out = out
 	ss.w = bufio.NewWriterSize(out, 32<<10)
 	ss.open(md)
 	ss.reply("+OK logged in.")
@@ -144,7 +145,24 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 // attach points the session's reader and writer at c (again after STLS).
 func (ss *session) attach(c net.Conn) {
 	ss.r = bufio.NewReaderSize(c, MaxLine+2)
-	ss.w = bufio.NewWriterSize(deadlineWriter{c, ss.srv.cfg.IdleTimeout}, 16<<10)
+	ss.out = deadlineWriter{c, ss.srv.cfg.IdleTimeout}
+	ss.w = bufio.NewWriterSize(ss.out, 16<<10)
+}
+
+// downloadBuffer is the output buffer of a session once it sends a message: each write to
+// the socket carries up to this much (several messages of typical size, or one large one in
+// a few writes), where the replies of the AUTHORIZATION state need little.
+const downloadBuffer = 256 << 10
+
+// growWriter gives the session its download buffer, before the first RETR or TOP reply.
+func (ss *session) growWriter() {
+	if ss.out == nil || ss.w.Size() >= downloadBuffer {
+		return
+	}
+	if ss.flush() != nil {
+		return
+	}
+	ss.w = bufio.NewWriterSize(ss.out, downloadBuffer)
 }
 
 // tlsState returns the connection's TLS state, nil without TLS.
@@ -312,6 +330,13 @@ func (ss *session) command(line []byte) (ok bool) {
 func (ss *session) finish() {
 	_ = ss.flush()
 	if ss.md != nil {
+		if l, ok := ss.md.(interface{ LockRenames() (func(), error) }); ok && len(ss.seen) > 0 {
+			if unlock, err := l.LockRenames(); err == nil {
+				defer unlock()
+			} else {
+				ss.log.Warn("cannot lock the maildrop for the seen flags", "err", err)
+			}
+		}
 		for _, i := range ss.seen {
 			if ss.deleted[i] && ss.quit {
 				continue // removed by UPDATE

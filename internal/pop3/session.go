@@ -3,6 +3,7 @@ package pop3
 import (
 	"bufio"
 	"context"
+	"io"
 	"log/slog"
 	"time"
 
@@ -30,7 +31,8 @@ type session struct {
 	remote  string
 	r       *bufio.Reader
 	w       *bufio.Writer
-	werr    error // the first write error; the session ends on it
+	out     io.Writer // what w writes to (growWriter); nil when output is discarded
+	werr    error     // the first write error; the session ends on it
 	state   state
 	started time.Time
 

@@ -341,6 +341,42 @@ func (d *Maildrop) find(i int) error {
 	return nil
 }
 
+// relocate looks message i up again after its name was found stale. Another program (or
+// the S-flag renames of a session that just ended) usually renamed many messages at once,
+// so one listing of cur/ brings every entry up to date rather than one listing each. A
+// message no longer in cur/ (or back in new/) is looked up as find does.
+func (d *Maildrop) relocate(i int) error {
+	if _, err := os.Lstat(filepath.Join(d.path, maildir.New, d.msgs[i].base)); err == nil {
+		return d.find(i)
+	}
+	dir, err := os.Open(filepath.Join(d.path, maildir.Cur))
+	if err != nil {
+		return d.find(i)
+	}
+	names, err := dir.Readdirnames(-1)
+	dir.Close()
+	if err != nil {
+		return d.find(i)
+	}
+	byBase := make(map[string]string, len(names))
+	for _, n := range names {
+		if b, _, _ := maildir.ParseName(n); b != "" {
+			if _, dup := byBase[b]; !dup { // the first, as Folder.Find takes it
+				byBase[b] = n
+			}
+		}
+	}
+	for j := range d.msgs {
+		if n, ok := byBase[d.msgs[j].base]; ok {
+			d.msgs[j].name = n
+		}
+	}
+	if _, ok := byBase[d.msgs[i].base]; !ok {
+		return d.find(i)
+	}
+	return nil
+}
+
 // Prefetch implements pop3.Prefetcher: message i is read into memory in the background.
 func (d *Maildrop) Prefetch(i int) {
 	if i < 0 || i >= len(d.msgs) || d.msgs[i].size > maxPrefetch {
@@ -368,18 +404,68 @@ func (d *Maildrop) Prefetch(i int) {
 func prefetchWorker(queue <-chan prefetchJob, done chan<- struct{}) {
 	defer close(done)
 	for job := range queue {
-		f, err := os.Open(job.path)
-		if err != nil {
-			job.out <- prefetched{err: err}
-			continue
-		}
-		data, err := io.ReadAll(io.LimitReader(f, maxPrefetch*2+1))
-		f.Close()
-		if len(data) > maxPrefetch*2 {
-			err = errors.New("grew while read ahead")
-		}
+		data, err := readAhead(job.path, job.size)
 		job.out <- prefetched{data: data, err: err}
 	}
+}
+
+// aheadBufs recycles the buffers of messages read ahead (*[]byte): a download reads every
+// message once, so a buffer is handed back (memMessage.Close) as soon as it was sent.
+var aheadBufs sync.Pool
+
+// readAhead reads the file at path, whose POP3 size (at least its size on disk) is size,
+// into a buffer from aheadBufs, with one read for a file that did not grow.
+func readAhead(path string, size int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var buf []byte
+	if bp, ok := aheadBufs.Get().(*[]byte); ok && int64(cap(*bp)) > size {
+		buf = (*bp)[:0]
+	} else {
+		buf = make([]byte, 0, max(size+1, 64<<10))
+	}
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) > maxPrefetch*2 {
+				return nil, errors.New("grew while read ahead")
+			}
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(buf) > maxPrefetch*2 {
+		return nil, errors.New("grew while read ahead")
+	}
+	return buf, nil
+}
+
+// memMessage is a message read ahead. Bytes lets pop3 send it without copying it first;
+// Close recycles its buffer, which must not be used after.
+type memMessage struct {
+	bytes.Reader
+	data []byte
+}
+
+func (m *memMessage) Bytes() []byte { return m.data }
+
+func (m *memMessage) Close() error {
+	if m.data != nil {
+		b := m.data[:0]
+		m.data = nil
+		m.Reader.Reset(nil)
+		aheadBufs.Put(&b)
+	}
+	return nil
 }
 
 // Open implements pop3.Maildrop.
@@ -387,12 +473,14 @@ func (d *Maildrop) Open(i int) (io.ReadCloser, error) {
 	if ch, ok := d.ahead[i]; ok {
 		delete(d.ahead, i)
 		if p := <-ch; p.err == nil {
-			return io.NopCloser(bytes.NewReader(p.data)), nil
+			m := &memMessage{data: p.data}
+			m.Reader.Reset(p.data)
+			return m, nil
 		}
 	}
 	f, err := os.Open(filepath.Join(d.path, maildir.Cur, d.msgs[i].name))
 	if errors.Is(err, fs.ErrNotExist) {
-		if err = d.find(i); err != nil {
+		if err = d.relocate(i); err != nil {
 			return nil, err
 		}
 		f, err = os.Open(filepath.Join(d.path, maildir.Cur, d.msgs[i].name))
@@ -415,7 +503,7 @@ func (d *Maildrop) Seen(i int) error {
 	}
 	m, err := d.folder.ChangeFlags(msg, "S", "")
 	if errors.Is(err, fs.ErrNotExist) {
-		if err = d.find(i); err != nil {
+		if err = d.relocate(i); err != nil {
 			return err
 		}
 		msg = maildir.Message{Sub: maildir.Cur, Name: e.name}
@@ -431,6 +519,18 @@ func (d *Maildrop) Seen(i int) error {
 	return nil
 }
 
+// LockRenames takes the lock Open takes while it lists the Maildir, so that the renames a
+// session makes at its end (the S flags) never overlap another session's listing: a
+// directory read while entries are renamed in it may miss them, and a client logging in
+// right after the last QUIT would see fewer messages.
+func (d *Maildrop) LockRenames() (unlock func(), err error) {
+	unlock, err = d.folder.LockUIDs()
+	if err != nil {
+		return nil, fmt.Errorf("pop3 maildrop: lock: %w", err)
+	}
+	return unlock, nil
+}
+
 // Delete implements pop3.Maildrop.
 func (d *Maildrop) Delete(idx []int) (int, error) {
 	n := 0
@@ -438,7 +538,7 @@ func (d *Maildrop) Delete(idx []int) (int, error) {
 	for _, i := range idx {
 		err := d.folder.Remove(maildir.Message{Sub: maildir.Cur, Name: d.msgs[i].name})
 		if errors.Is(err, fs.ErrNotExist) {
-			if ferr := d.find(i); ferr != nil {
+			if ferr := d.relocate(i); ferr != nil {
 				if !errors.Is(ferr, pop3.ErrGone) {
 					errs = append(errs, ferr)
 				}

@@ -302,3 +302,80 @@ func TestPrefetch(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRenamedAllAtOnce: when another session's S-flag renames (or an IMAP client) renamed
+// every message after this session listed them, one listing of cur/ finds them all again,
+// and one moved back to new/ or removed is still handled as before.
+func TestRenamedAllAtOnce(t *testing.T) {
+	md := newMaildir(t)
+	for i := range 5 {
+		put(t, md, "new", fmt.Sprintf("%d.r", i+1), fmt.Sprintf("R%d\n", i+1))
+	}
+	d := open(t, md, clock(1000))
+	for i := range 5 {
+		n := fmt.Sprintf("%d.r", i+1)
+		if err := os.Rename(filepath.Join(md, "cur", n+":2,"), filepath.Join(md, "cur", n+":2,S")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Rename(filepath.Join(md, "cur", "4.r:2,S"), filepath.Join(md, "new", "4.r")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(md, "cur", "5.r:2,S")); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := d.Open(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	for i, want := range []string{"1.r:2,S", "2.r:2,S", "3.r:2,S"} {
+		if d.msgs[i].name != want {
+			t.Fatalf("message %d is %q after one lookup", i+1, d.msgs[i].name)
+		}
+	}
+	for i := range 4 {
+		rc, err := d.Open(i)
+		if err != nil {
+			t.Fatalf("message %d: %v", i+1, err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if want := fmt.Sprintf("R%d\n", i+1); string(b) != want {
+			t.Fatalf("message %d: %q", i+1, b)
+		}
+	}
+	if d.msgs[3].name != "4.r:2," {
+		t.Fatalf("message 4 back from new/ is %q", d.msgs[3].name)
+	}
+	if _, err := d.Open(4); !errors.Is(err, pop3.ErrGone) {
+		t.Fatalf("open of a vanished message: %v", err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReadAheadBuffers: a recycled buffer smaller than the next message is not used, and a
+// file larger than its listed size is still read whole.
+func TestReadAheadBuffers(t *testing.T) {
+	dir := t.TempDir()
+	small := filepath.Join(dir, "small")
+	big := filepath.Join(dir, "big")
+	os.WriteFile(small, []byte("x\n"), 0o600)
+	text := strings.Repeat("0123456789abcdef\n", 20000)
+	os.WriteFile(big, []byte(text), 0o600)
+	b, err := readAhead(small, 2)
+	if err != nil || string(b) != "x\n" {
+		t.Fatalf("small: %q %v", b, err)
+	}
+	m := &memMessage{data: b}
+	m.Close()
+	b, err = readAhead(big, 10) // grew since it was measured
+	if err != nil || string(b) != text {
+		t.Fatalf("big: %d octets, %v", len(b), err)
+	}
+	if _, err := readAhead(filepath.Join(dir, "none"), 1); err == nil {
+		t.Fatal("a missing file read ahead")
+	}
+}
