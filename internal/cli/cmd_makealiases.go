@@ -12,6 +12,7 @@ import (
 	"courier/internal/auth/daemon"
 	"courier/internal/config/courierfmt"
 	"courier/internal/delivery"
+	"courier/internal/fsutil"
 )
 
 func init() {
@@ -88,7 +89,7 @@ func runMakealiases(e *Env) int {
 	if err := at.WriteCompiled(&b); err != nil {
 		return fail(e, "makealiases", 1, "%v", err)
 	}
-	if err := writeFileAtomic(alias, b.Bytes(), 0o644); err != nil {
+	if err := fsutil.WriteFileAtomic(alias, b.Bytes(), 0o644); err != nil {
 		return fail(e, "makealiases", 1, "%v", err)
 	}
 	return 0
@@ -128,33 +129,4 @@ func meOf(dir string) string {
 	}
 	h, _ := os.Hostname()
 	return strings.ToLower(h)
-}
-
-// writeFileAtomic writes a file through a temporary name, fsync and rename, then syncs the
-// directory.
-func writeFileAtomic(p string, b []byte, mode os.FileMode) error {
-	tmp := fmt.Sprintf("%s.tmp.%d", p, os.Getpid())
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, p)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(p)); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
 }

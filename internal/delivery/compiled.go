@@ -11,10 +11,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"courier/internal/config/courierfmt"
+	"courier/internal/fsutil"
 )
 
 // ListMagic is the first line of a list compiled by our makehosteddomains or
@@ -45,28 +45,8 @@ func CompileList(src, dst string, fields int) (int, error) {
 		b.WriteString(strings.ToLower(strings.Join(f, "\t")) + "\n")
 		n++
 	}
-	tmp := fmt.Sprintf("%s.tmp.%d", dst, os.Getpid())
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
+	if err := fsutil.WriteFileAtomic(dst, b.Bytes(), 0o644); err != nil {
 		return 0, err
-	}
-	_, err = f.Write(b.Bytes())
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, dst)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return 0, fmt.Errorf("writing %s: %w", dst, err)
-	}
-	if d, err := os.Open(filepath.Dir(dst)); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return n, nil
 }

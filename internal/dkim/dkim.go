@@ -60,6 +60,7 @@ import (
 	"golang.org/x/net/idna"
 
 	"courier/internal/config/courierfmt"
+	"courier/internal/fsutil"
 )
 
 // ControlFile is the name of the control file naming the keys, in the configuration
@@ -588,33 +589,8 @@ func addControlLine(configDir, domain, selector string) error {
 
 // writeAtomic writes a file through a temporary one: fsync, rename, fsync the directory.
 func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
+	if err := fsutil.WriteFileAtomic(path, data, mode); err != nil {
 		return fmt.Errorf("dkim: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return fmt.Errorf("dkim: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("dkim: writing %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("dkim: writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("dkim: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("dkim: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }

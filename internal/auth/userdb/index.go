@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
+
+	"courier/internal/fsutil"
 )
 
 // Index file layout (ours, not Courier's GDBM):
@@ -203,43 +204,10 @@ func Make(source string) (int, error) {
 	return len(recs), nil
 }
 
-// WriteFileAtomic writes data to path through a temporary file in the same
-// directory: write, fsync, chmod, rename, fsync the directory.
+// WriteFileAtomic writes data to path durably (fsutil.WriteFileAtomic).
 func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return fmt.Errorf("userdb: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("userdb: write %s: %w", path, err)
-	}
-	if err := f.Chmod(mode); err != nil {
-		return fail(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("userdb: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("userdb: write %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+	if err := fsutil.WriteFileAtomic(path, data, mode); err != nil {
+		return fmt.Errorf("userdb: %w", err)
 	}
 	return nil
 }

@@ -5,12 +5,13 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"courier/internal/fsutil"
 )
 
 // MaxDBEntries bounds the database; the oldest entries are dropped beyond it.
@@ -87,23 +88,7 @@ func writeDB(path string, m map[string]int64) error {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "%d %s\n", m[k], k)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("mailbot database: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("mailbot database %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("mailbot database %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("mailbot database %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := fsutil.WriteFileAtomic(path, b.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("mailbot database: %w", err)
 	}
 	return nil

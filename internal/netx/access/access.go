@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"courier/internal/config/courierfmt"
+	"courier/internal/fsutil"
 )
 
 // Magic is the first line of a compiled access file.
@@ -356,28 +357,8 @@ func Compile(src, dst string) (int, error) {
 	for _, k := range ks {
 		b.WriteString(k + "\t" + t.entries[k].action() + "\n")
 	}
-	tmp := fmt.Sprintf("%s.tmp.%d", dst, os.Getpid())
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
+	if err := fsutil.WriteFileAtomic(dst, b.Bytes(), 0o644); err != nil {
 		return 0, fmt.Errorf("access: %w", err)
-	}
-	_, err = f.Write(b.Bytes())
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, dst)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return 0, fmt.Errorf("access: writing %s: %w", dst, err)
-	}
-	if d, err := os.Open(filepath.Dir(dst)); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return len(ks), nil
 }
