@@ -6,7 +6,8 @@ FUZZTIME ?= 2m
 .PHONY: build test deps lint fuzz stress bench diff clean
 
 build:
-	$(GO) build -o bin/courier ./cmd/courier
+	CGO_ENABLED=0 $(GO) build -o bin/courier ./cmd/courier
+	CGO_ENABLED=0 $(GO) build -o bin/courier-mda ./cmd/courier-mda
 	CGO_ENABLED=1 $(GO) build -o bin/courier-authpam ./cmd/courier-authpam
 
 deps:

@@ -2,6 +2,7 @@
 # Deliveries per second: Courier's real deliverquota versus ours, each run N times as a fresh
 # process into one maildir (with a quota, so maildirsize is read and appended every time).
 #   bench/deliver.sh [N] [OURS]      (defaults: 500, bin/courier; build it first)
+# The row "lean" is bin/courier-mda, the small per-message binary beside OURS, when built.
 # Note: Courier's deliverquota does not fsync; ours fsyncs the message and new/ before it
 # reports success, so the rates compare a durable delivery with a non-durable one.
 set -euo pipefail
@@ -34,3 +35,8 @@ DQ=("$REF_DELIVERQUOTA")
 rate courier "$REF_MAILDIRMAKE" -q 1000000000S "$work/courier"
 DQ=("$ours" deliverquota)
 rate ours "$ours" maildirmake -q 1000000000S "$work/ours"
+lean=$(dirname "$ours")/courier-mda
+if [ -x "$lean" ]; then
+  DQ=("$lean" deliverquota)
+  rate lean "$ours" maildirmake -q 1000000000S "$work/lean"
+fi

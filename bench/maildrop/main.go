@@ -4,7 +4,10 @@
 // internal/filter/maildrop Main that local delivery calls for a "| maildrop" line) and
 // Debian's maildrop as a process per message (with the LD_LIBRARY_PATH courier-ref sets).
 //
-//	go run ./bench/maildrop [-n 10000] [-ours bin/courier] [-ref PATH] [-modes exec,inproc,ref]
+//	go run ./bench/maildrop [-n 10000] [-ours bin/courier] [-lean bin/courier-mda] [-ref PATH] [-modes exec,lean,inproc,ref]
+//
+// The mode "lean" runs bin/courier-mda, the small binary install-links points the maildrop
+// link at.
 //
 // Each mode delivers the same message mix into a fresh Maildir with .Lists and .Big
 // folders: one message in four carries the List-Id of rule 1, one in twenty is larger than
@@ -32,9 +35,10 @@ import (
 func main() {
 	n := flag.Int("n", 10000, "deliveries per mode")
 	ours := flag.String("ours", "bin/courier", "our binary")
+	lean := flag.String("lean", "bin/courier-mda", "our lean per-message binary")
 	ref := flag.String("ref", "/var/tmp/courier-ref/root/usr/bin/maildrop", "Debian's maildrop")
 	filter := flag.String("filter", "../shared/anchors/smtp/maildrop/mailfilter-3rules", "the filter")
-	modes := flag.String("modes", "exec,inproc,ref", "modes to run, comma-separated")
+	modes := flag.String("modes", "exec,lean,inproc,ref", "modes to run, comma-separated")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	rules, err := os.ReadFile(*filter)
@@ -61,6 +65,9 @@ func main() {
 		switch mode {
 		case "exec":
 			bin, _ := filepath.Abs(*ours)
+			run = func(msg []byte) error { return execOne(bin, []string{"maildrop", rc}, home, nil, msg) }
+		case "lean":
+			bin, _ := filepath.Abs(*lean)
 			run = func(msg []byte) error { return execOne(bin, []string{"maildrop", rc}, home, nil, msg) }
 		case "ref":
 			r := filepath.Dir(filepath.Dir(filepath.Dir(*ref)))

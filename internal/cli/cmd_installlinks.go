@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"courier/internal/mda"
 )
 
 func init() {
@@ -17,17 +19,25 @@ func init() {
 	})
 }
 
+// selfExecutable is the binary the links point to; tests replace it.
+var selfExecutable = os.Executable
+
 func runInstallLinks(e *Env) int {
 	if len(e.Args) != 1 {
 		return fail(e, "install-links", 2, "usage: courier install-links DIR")
 	}
 	dir := e.Args[0]
-	self, err := os.Executable()
+	self, err := selfExecutable()
 	if err != nil {
 		return fail(e, "install-links", 1, "cannot find own executable: %v", err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail(e, "install-links", 1, "%v", err)
+	}
+	// the per-message tools go to the lean companion binary when it was installed beside us
+	lean := filepath.Join(filepath.Dir(self), "courier-mda")
+	if fi, err := os.Stat(lean); err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
+		lean = ""
 	}
 	n := 0
 	for _, c := range Commands() {
@@ -46,7 +56,11 @@ func runInstallLinks(e *Env) int {
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return fail(e, "install-links", 1, "%v", err)
 		}
-		if err := os.Symlink(self, p); err != nil {
+		target := self
+		if _, ok := mda.Tools[c.Name]; ok && lean != "" {
+			target = lean
+		}
+		if err := os.Symlink(target, p); err != nil {
 			return fail(e, "install-links", 1, "%v", err)
 		}
 		n++

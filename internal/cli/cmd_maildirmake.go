@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"unicode/utf8"
 
+	"courier/internal/fsutil"
 	"courier/internal/store/maildir"
 	"courier/internal/store/quota"
 )
@@ -265,38 +266,4 @@ func perrorText(err error) string {
 }
 
 // strerror returns glibc's text for the errno inside err.
-func strerror(err error) string {
-	var en syscall.Errno
-	if !errors.As(err, &en) {
-		return err.Error()
-	}
-	switch en {
-	case syscall.ENOENT:
-		return "No such file or directory"
-	case syscall.EEXIST:
-		return "File exists"
-	case syscall.EACCES:
-		return "Permission denied"
-	case syscall.EPERM:
-		return "Operation not permitted"
-	case syscall.ENOTDIR:
-		return "Not a directory"
-	case syscall.EISDIR:
-		return "Is a directory"
-	case syscall.ENOSPC:
-		return "No space left on device"
-	case syscall.EDQUOT:
-		return "Disk quota exceeded"
-	case syscall.EROFS:
-		return "Read-only file system"
-	case syscall.ENAMETOOLONG:
-		return "File name too long"
-	case syscall.EIO:
-		return "Input/output error"
-	}
-	s := en.Error()
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
+func strerror(err error) string { return fsutil.Strerror(err) }

@@ -129,7 +129,7 @@ func maildropArgs(command, path, self string) ([]string, bool) {
 }
 
 // isSelf reports whether the program name resolves (through PATH when it has no slash) to
-// this binary or to nothing at all.
+// this binary, to the lean courier-mda installed beside it, or to nothing at all.
 func isSelf(name, path, self string) bool {
 	var found string
 	if strings.Contains(name, "/") {
@@ -148,9 +148,16 @@ func isSelf(name, path, self string) bool {
 	if found == "" {
 		return true
 	}
-	a, err1 := os.Stat(found)
-	b, err2 := os.Stat(self)
-	return err1 == nil && err2 == nil && os.SameFile(a, b)
+	a, err := os.Stat(found)
+	if err != nil {
+		return false
+	}
+	for _, p := range []string{self, filepath.Join(filepath.Dir(self), "courier-mda")} {
+		if b, err := os.Stat(p); err == nil && os.SameFile(a, b) {
+			return true
+		}
+	}
+	return false
 }
 
 // maildropHook runs a "| command" line that names our maildrop without a shell: in-process,

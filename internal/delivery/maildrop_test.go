@@ -46,6 +46,14 @@ func TestMaildropArgs(t *testing.T) {
 	if err := os.Symlink(self, link); err != nil {
 		t.Fatal(err)
 	}
+	// install-links points maildrop at the lean companion when it sits beside us
+	lean := filepath.Join(dir, "courier-mda")
+	os.WriteFile(lean, []byte("#!/bin/sh\n"), 0o755)
+	leanLink := filepath.Join(dir, "lean", "maildrop")
+	os.MkdirAll(filepath.Dir(leanLink), 0o755)
+	if err := os.Symlink(lean, leanLink); err != nil {
+		t.Fatal(err)
+	}
 	path := "/nonexistent:" + filepath.Join(dir, "links")
 	for _, c := range []struct {
 		cmd  string
@@ -58,6 +66,8 @@ func TestMaildropArgs(t *testing.T) {
 		{self + " maildrop ./rc", path, []string{"./rc"}, true},
 		{"courier maildrop", path, []string{}, true},
 		{link + " -V 2", path, []string{"-V", "2"}, true},
+		{leanLink + " rc", path, []string{"rc"}, true},
+		{"maildrop", filepath.Join(dir, "lean"), []string{}, true},
 		{other + " rc", path, nil, false},             // someone else's maildrop
 		{"maildrop", filepath.Dir(other), nil, false}, // found on PATH, not ours
 		{"courier imapd", path, nil, false},

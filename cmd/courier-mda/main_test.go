@@ -1,0 +1,80 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// buildMDA builds this command into dir, the way `make build` does (no cgo).
+func buildMDA(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "courier-mda")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "courier/cmd/courier-mda")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func countNew(t *testing.T, md string) int {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(md, "new"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// TestLeanBinaryDelivers runs the built binary both ways it is called: by a first argument
+// and through a link named after the tool, as install-links makes them.
+func TestLeanBinaryDelivers(t *testing.T) {
+	dir := t.TempDir()
+	bin := buildMDA(t, dir)
+	home := filepath.Join(dir, "home")
+	md := filepath.Join(home, "Maildir")
+	msg := "From: a@example.test\nSubject: hello\nList-Id: <l.example.test>\n\nbody\n"
+
+	dq := exec.Command(bin, "deliverquota", "-c", md)
+	dq.Stdin = strings.NewReader(msg)
+	if out, err := dq.CombinedOutput(); err != nil {
+		t.Fatalf("deliverquota: %v\n%s", err, out)
+	}
+	if n := countNew(t, md); n != 1 {
+		t.Fatalf("deliverquota left %d messages in new/, want 1", n)
+	}
+
+	if err := os.MkdirAll(filepath.Join(md, ".Lists", "new"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, sub := range []string{"cur", "tmp"} {
+		os.MkdirAll(filepath.Join(md, ".Lists", sub), 0o700) //nolint:errcheck
+	}
+	os.WriteFile(filepath.Join(md, ".Lists", "maildirfolder"), nil, 0o600) //nolint:errcheck
+	rc := filepath.Join(dir, "rc")
+	os.WriteFile(rc, []byte("if (/^List-Id:.*l\\.example\\.test/)\n{\n  to \""+md+"/.Lists\"\n}\nto \""+md+"\"\n"), 0o600) //nolint:errcheck
+	link := filepath.Join(dir, "links", "maildrop")
+	os.MkdirAll(filepath.Dir(link), 0o755) //nolint:errcheck
+	if err := os.Symlink(bin, link); err != nil {
+		t.Fatal(err)
+	}
+	md1 := exec.Command(link, rc)
+	md1.Stdin = strings.NewReader(msg)
+	md1.Env = append(os.Environ(), "HOME="+home)
+	if out, err := md1.CombinedOutput(); err != nil {
+		t.Fatalf("maildrop: %v\n%s", err, out)
+	}
+	if n := countNew(t, filepath.Join(md, ".Lists")); n != 1 {
+		t.Fatalf("maildrop left %d messages in .Lists/new, want 1", n)
+	}
+
+	bad := exec.Command(bin, "imapd")
+	out, err := bad.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 64 || !strings.Contains(string(out), "usage: courier-mda") {
+		t.Fatalf("unknown tool: %v %q; want exit 64 and the usage", err, out)
+	}
+}
