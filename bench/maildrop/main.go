@@ -6,6 +6,10 @@
 //
 //	go run ./bench/maildrop [-n 10000] [-ours bin/courier] [-lean bin/courier-mda] [-ref PATH] [-modes exec,lean,inproc,ref]
 //
+// With -workers N the inproc mode runs N deliveries at once, as the server's local delivery
+// does: each one still fsyncs its file and directory before it returns, but concurrent
+// fsyncs share the filesystem's journal commits, which a single sequential loop cannot.
+//
 // The mode "lean" runs bin/courier-mda, the small binary install-links points the maildrop
 // link at.
 //
@@ -25,7 +29,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
+	"sync"
 	"time"
 
 	"courier/internal/filter/maildrop"
@@ -39,7 +45,20 @@ func main() {
 	ref := flag.String("ref", "/var/tmp/courier-ref/root/usr/bin/maildrop", "Debian's maildrop")
 	filter := flag.String("filter", "../shared/anchors/smtp/maildrop/mailfilter-3rules", "the filter")
 	modes := flag.String("modes", "exec,lean,inproc,ref", "modes to run, comma-separated")
+	workers := flag.Int("workers", 1, "concurrent deliveries in the inproc mode, as the server's local delivery workers run them (exec modes are always one at a time)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cpuprofile:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	rules, err := os.ReadFile(*filter)
 	if err != nil {
@@ -90,18 +109,34 @@ func main() {
 			log.Error("unknown mode", "mode", mode)
 			os.Exit(2)
 		}
-		start := time.Now()
-		for i, m := range msgs {
-			if err := run(m); err != nil {
-				log.Error("delivery failed", "mode", mode, "n", i, "err", err)
-				os.Exit(1)
-			}
+		par := 1
+		if mode == "inproc" {
+			par = *workers
 		}
+		start := time.Now()
+		var wg sync.WaitGroup
+		for w := 0; w < par; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := w; i < len(msgs); i += par {
+					if err := run(msgs[i]); err != nil {
+						log.Error("delivery failed", "mode", mode, "n", i, "err", err)
+						os.Exit(1)
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
 		took := time.Since(start)
 		got := counts(home)
 		want := expect(*n)
-		fmt.Printf("%-7s %6d deliveries in %8.3f s = %8.1f msgs/s   (INBOX %d, .Lists %d, .Big %d)\n",
-			mode, *n, took.Seconds(), float64(*n)/took.Seconds(), got[0], got[1], got[2])
+		label := mode
+		if par > 1 {
+			label = fmt.Sprintf("%s×%d", mode, par)
+		}
+		fmt.Printf("%-9s %6d deliveries in %8.3f s = %8.1f msgs/s   (INBOX %d, .Lists %d, .Big %d)\n",
+			label, *n, took.Seconds(), float64(*n)/took.Seconds(), got[0], got[1], got[2])
 		if got != want {
 			log.Error("wrong distribution", "mode", mode, "got", got, "want", want)
 			os.Exit(1)
