@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 )
@@ -70,7 +71,24 @@ func Lookup(name string) (*Command, bool) {
 }
 
 // Main dispatches on argv[0] or on the first argument and returns the exit code.
+//
+// With COURIER_CPUPROFILE=FILE in the environment the whole run is CPU-profiled into FILE
+// (for benchmarks: `courier quickstart` writes it when stopped with SIGTERM or SIGINT).
 func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if p := os.Getenv("COURIER_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "courier: COURIER_CPUPROFILE: %v\n", err)
+			return 1
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	return run(argv, &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr})
 }
 
