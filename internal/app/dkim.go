@@ -21,6 +21,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"courier/internal/dkim"
@@ -44,21 +45,18 @@ func signs(env *queue.Envelope) bool {
 	return false
 }
 
-// Sign returns the DKIM-Signature fields for m, or "".
-func (s *dkimSigner) Sign(ctx context.Context, m *queue.Message) (string, error) {
+// Sign returns the DKIM-Signature fields for m, or "". content is the message as it is
+// sent (the transport converts it to 7 bits for a peer without 8BITMIME, and signs that
+// form, so that the receiver can verify what it got).
+func (s *dkimSigner) Sign(ctx context.Context, m *queue.Message, content io.Reader) (string, error) {
 	if !signs(m.Env) {
 		return "", nil
 	}
-	r, err := m.Open()
-	if err != nil {
-		return "", fmt.Errorf("dkim: opening message %s: %w", m.ID, err)
-	}
-	defer r.Close()
 	from := ""
 	if i := strings.LastIndexByte(m.Env.From, '@'); i >= 0 {
 		from = m.Env.From[i+1:]
 	}
-	sig, err := s.keys.Sign(r, from)
+	sig, err := s.keys.Sign(content, from)
 	if err != nil {
 		return "", fmt.Errorf("message %s: %w", m.ID, err)
 	}

@@ -108,7 +108,11 @@ func (n *dsnNotifier) Notify(ctx context.Context, m *queue.Message, notices []qu
 	if err != nil {
 		return fmt.Errorf("dsn: routing to the sender <%s>: %w", m.Env.From, err)
 	}
-	env := &queue.Envelope{From: "", Rcpts: rcpts, Protocol: "dsn", Time: time.Now(), SMTPUTF8: !asciiString(m.Env.From)}
+	// RFC 8689 section 5: a notification about a REQUIRETLS message carries the
+	// original's header (or all of it), so it travels under REQUIRETLS too. DSNSource
+	// lets the ESMTP transport drop backscatter (ESMTP_BLOCKBACKSCATTER).
+	env := &queue.Envelope{From: "", Rcpts: rcpts, Protocol: "dsn", Time: time.Now(), SMTPUTF8: !asciiString(m.Env.From),
+		RequireTLS: m.Env.RequireTLS, DSNSource: messageSource(m.Env)}
 	w, err := c.queue.Create(env)
 	if err != nil {
 		return fmt.Errorf("dsn: %w", err)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"courier/internal/dkim"
 	"courier/internal/queue"
@@ -38,6 +39,21 @@ func (o *outbound) AlreadyDelivered(ctx context.Context, m *queue.Message, i int
 		return o.local.AlreadyDelivered(ctx, m, i)
 	}
 	return o.remote.AlreadyDelivered(ctx, m, i)
+}
+
+// messageSource names where a message came from, as Courier's ESMTP_BLOCKBACKSCATTER
+// does: "authsmtp" for SMTP from a client with relaying privileges (AUTH or RELAYCLIENT),
+// "smtp" for any other SMTP client, "" for mail made here (sendmail, notifications,
+// forwards), whose notifications are never dropped.
+func messageSource(env *queue.Envelope) string {
+	p := strings.ToUpper(env.Protocol)
+	if !strings.Contains(p, "SMTP") {
+		return ""
+	}
+	if env.RelayClient || env.AuthUser != "" {
+		return "authsmtp"
+	}
+	return "smtp"
 }
 
 // newOutbound wraps the local deliverer of the queue in queueDir with the ESMTP transport.

@@ -80,6 +80,16 @@ type Envelope struct {
 	// Pickup names the pickup file (sendmail) the message was made from, so that a file
 	// whose removal a crash undid is recognised at the next start and not queued twice.
 	Pickup string `json:"pickup,omitempty"`
+	// RequireTLS says the sender asked for REQUIRETLS (RFC 8689): the message may only be
+	// relayed over verified TLS to peers that offer REQUIRETLS too.
+	RequireTLS bool `json:"requiretls,omitempty"`
+	// RelayClient says the message came by SMTP from a client with relaying privileges
+	// (AUTH, or a RELAYCLIENT address): Courier's "authsmtp" message source.
+	RelayClient bool `json:"relay,omitempty"`
+	// DSNSource, on a delivery status notification, is the message source of the message
+	// it reports on, as ESMTP_BLOCKBACKSCATTER names them ("smtp", "authsmtp"); "" when
+	// that message was made here (sendmail, a forward).
+	DSNSource string `json:"dsnsrc,omitempty"`
 }
 
 // Recipient is one delivery of a message.

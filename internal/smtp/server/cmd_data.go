@@ -33,6 +33,7 @@ func (ss *session) begin() (*builder, *wire.Reply) {
 	env := &queue.Envelope{
 		From: m.From.String(), Rcpts: ss.rcpts, Body: m.Body, SMTPUTF8: m.SMTPUTF8, Ret: m.Ret, EnvID: m.EnvID,
 		AuthUser: ss.authUser, RemoteIP: ss.c.Remote, Helo: ss.helo, Protocol: ss.protocol(), Time: ss.s.o.Now(),
+		RequireTLS: m.RequireTLS, RelayClient: ss.relay,
 	}
 	w, err := ss.s.o.Queue.Create(env)
 	if err != nil {

@@ -37,6 +37,11 @@ func (ss *session) cmdHelo(arg string, esmtp bool) {
 		lines = append(lines, "SIZE")
 	}
 	lines = append(lines, "DSN", "ENHANCEDSTATUSCODES", "CHUNKING")
+	if ss.tls() {
+		// RFC 8689 section 2: REQUIRETLS only over TLS (it promises onward TLS, which
+		// means nothing to a client that could not even get it on this hop)
+		lines = append(lines, "REQUIRETLS")
+	}
 	ss.reply(&wire.Reply{Code: 250, Lines: lines})
 }
 

@@ -26,8 +26,15 @@ func (ss *session) cmdMail(arg string) {
 		ss.badCommand()
 		return
 	}
-	if !ss.esmtp && (m.Size >= 0 || m.Body != "" || m.SMTPUTF8 || m.Ret != "" || m.EnvID != "" || m.Auth != "") {
+	if !ss.esmtp && (m.Size >= 0 || m.Body != "" || m.SMTPUTF8 || m.Ret != "" || m.EnvID != "" || m.Auth != "" || m.RequireTLS) {
 		ss.replyf(555, "5.5.4", "Parameters need EHLO.")
+		return
+	}
+	if m.RequireTLS && !ss.tls() {
+		// RFC 8689 section 2: REQUIRETLS is offered, and may be given, only on a TLS
+		// session; a client asking for it in clear has already lost what it asks for.
+		// 5.7.10 "Encryption needed" is what the RFC uses for "no TLS-protected session".
+		ss.replyf(530, "5.7.10", "REQUIRETLS needs a TLS session (STARTTLS first).")
 		return
 	}
 	if m.Body == "BINARYMIME" {

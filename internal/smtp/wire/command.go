@@ -83,6 +83,8 @@ type Mail struct {
 	Ret      string // RET=: "FULL" or "HDRS" (RFC 3461)
 	EnvID    string // ENVID=, xtext-decoded
 	Auth     string // AUTH= (RFC 4954), xtext-decoded; "<>" for none
+	// RequireTLS is the REQUIRETLS parameter (RFC 8689 section 2).
+	RequireTLS bool
 }
 
 // Rcpt is a parsed RCPT TO command.
@@ -132,6 +134,11 @@ func ParseMail(arg string) (*Mail, error) {
 				return nil, R(501, "5.5.4", "SMTPUTF8 takes no value.")
 			}
 			m.SMTPUTF8 = true
+		case "REQUIRETLS":
+			if hasV {
+				return nil, R(501, "5.5.4", "REQUIRETLS takes no value.")
+			}
+			m.RequireTLS = true
 		case "RET":
 			v = strings.ToUpper(v)
 			if v != "FULL" && v != "HDRS" {

@@ -130,6 +130,9 @@ type settings struct {
 	auth     map[string]credentials // by relay name, lower case, brackets removed
 	helo     string
 	timeouts timeouts
+	// blockBackscatter holds the message sources of ESMTP_BLOCKBACKSCATTER (courierd)
+	// whose notifications are discarded (backscatter.go).
+	blockBackscatter map[string]bool
 }
 
 type timeouts struct {
@@ -141,7 +144,7 @@ type timeouts struct {
 // peer (set esmtptimeoutkeepalive to change it).
 var defaultTimeouts = timeouts{connect: time.Minute, helo: 5 * time.Minute, command: 10 * time.Minute, data: 5 * time.Minute, keepalive: 5 * time.Second}
 
-var settingFiles = []string{"esmtproutes", "esmtpauthclient", "esmtphelo", "me",
+var settingFiles = []string{"esmtproutes", "esmtpauthclient", "esmtphelo", "me", "courierd",
 	"esmtptimeout", "esmtptimeoutconnect", "esmtptimeouthelo", "esmtptimeoutdata", "esmtptimeoutkeepalive"}
 
 // configReader re-reads the control files when they change (checked at most once a second),
@@ -268,6 +271,17 @@ func (c *configReader) load(st map[string]time.Time) *settings {
 			continue
 		}
 		*t.d = d // esmtptimeoutconnect 0: the system's own connect timeout
+	}
+	if f, err := courierfmt.LoadEnv(filepath.Join(c.dir, "courierd"), nil); err == nil {
+		if v, ok := f.Lookup("ESMTP_BLOCKBACKSCATTER"); ok {
+			var bad []string
+			s.blockBackscatter, bad = backscatterSources(v.Value)
+			if len(bad) > 0 {
+				c.log.Warn("ESMTP_BLOCKBACKSCATTER: items ignored (want smtp/dsn or authsmtp/dsn)", "at", v.Pos(), "items", strings.Join(bad, ","))
+			}
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		c.log.Warn("courierd unreadable; ESMTP_BLOCKBACKSCATTER not applied", "err", err)
 	}
 	return s
 }

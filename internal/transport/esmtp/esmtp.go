@@ -17,9 +17,27 @@
 // Each attempt says EHLO with esmtphelo (else me), starts TLS when the peer offers
 // STARTTLS (opportunistic, unverified, as Courier's default; a failed handshake is retried
 // in clear unless the route requires TLS), logs in when esmtpauthclient has credentials for
-// the relay, and passes SIZE, 8BITMIME, SMTPUTF8 and the DSN parameters (RET, ENVID,
-// NOTIFY, ORCPT) when the peer offers the extension. Sessions are kept for reuse between
-// messages for esmtptimeoutkeepalive (5 s by default).
+// the relay, and passes SIZE, 8BITMIME, SMTPUTF8, REQUIRETLS and the DSN parameters (RET,
+// ENVID, NOTIFY, ORCPT) when the peer offers the extension. Sessions are kept for reuse
+// between messages for esmtptimeoutkeepalive (5 s by default). A peer without 8BITMIME gets
+// an 8-bit message converted to 7 bits (content.go, package downgrade); one without
+// SMTPUTF8 never gets UTF-8 addresses (5.6.7) or UTF-8 header fields (5.6.9).
+//
+// # Limits
+//
+// module.esmtp's MAXDELS (deliveries at once), MAXHOST (connections at once to one peer)
+// and MAXRCPT (recipients per transaction) apply, as in Courier (limits.go).
+//
+// # REQUIRETLS and TLS-Required
+//
+// A message received with REQUIRETLS (RFC 8689) goes only over authenticated TLS to a host
+// vouched for by DNSSEC or MTA-STS that offers REQUIRETLS, else it is returned with 5.7.30
+// or 5.7.10; "TLS-Required: No" turns MTA-STS and DANE off for its message (requiretls.go).
+//
+// # Backscatter
+//
+// courierd's ESMTP_BLOCKBACKSCATTER discards notifications about mail from the listed SMTP
+// sources instead of sending them (backscatter.go).
 //
 // # Transport security policies
 //
@@ -38,11 +56,11 @@
 //
 // # Signing
 //
-// Options.Sign (package app's DKIM signer) is asked once per message, right before its
-// first transmission, for header fields to put in front of it; they are kept with the
-// message's state, so the other domains of a message and its retries send the same
-// signature, and the queue file itself is never rewritten. Mail that never leaves (local
-// recipients) is never signed.
+// Options.Sign (package app's DKIM signer) is asked once per message and form (as stored,
+// or converted to 7 bits), right before that form's first transmission, for header fields
+// to put in front of it; they are kept with the message's state, so the other domains of a
+// message and its retries send the same signature, and the queue file itself is never
+// rewritten. Mail that never leaves (local recipients) is never signed.
 //
 // # Outcomes
 //
@@ -114,8 +132,15 @@ type Options struct {
 	JournalPath string
 	// SyncJournal fdatasyncs each journal write.
 	SyncJournal bool
-	// MaxRcpts bounds the recipients of one transaction; default 100 (RFC 5321 4.5.3.1.8).
+	// MaxRcpts bounds the recipients of one transaction; default MAXRCPT of module.esmtp,
+	// else 100 (RFC 5321 4.5.3.1.8).
 	MaxRcpts int
+	// MaxDels bounds the deliveries (transactions with their connection) in progress at
+	// once; default MAXDELS of module.esmtp, else 40 (limits.go).
+	MaxDels int
+	// MaxHost bounds the connections open at once to one peer address, idle kept ones
+	// included; default MAXHOST of module.esmtp, else 4 (limits.go).
+	MaxHost int
 	// MaxIdle bounds the idle sessions kept per peer address; default 16.
 	MaxIdle int
 	// MaxAddrs bounds the addresses tried per attempt; default 10.
@@ -123,10 +148,12 @@ type Options struct {
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 	// Sign, when set, returns header fields (each ending in CRLF) to put before the message
-	// when it is sent: its DKIM signatures, or "" to send it as it is. It is called once per
-	// message (the first time one of its recipients is sent; the result is kept for the
-	// other domains and for retries while the process runs); an error defers the delivery.
-	Sign func(ctx context.Context, m *queue.Message) (string, error)
+	// when it is sent: its DKIM signatures, or "" to send it as it is. content is the form
+	// of the message that is sent (as stored, or converted to 7 bits for a peer without
+	// 8BITMIME, content.go), LF line endings. It is called once per message and form (the
+	// first time that form is sent; the result is kept for the other domains and for
+	// retries while the process runs); an error defers the delivery.
+	Sign func(ctx context.Context, m *queue.Message, content io.Reader) (string, error)
 	// NoMTASTS turns MTA-STS (RFC 8461) off; by default the policies of domains whose mail
 	// goes to their MX hosts are looked up (through the Resolver, when it is a TXTResolver)
 	// and applied.
@@ -149,6 +176,8 @@ type Transport struct {
 	journal *journal
 	pool    *pool
 	sts     *mtasts.Cache // nil: MTA-STS off
+	slots   *hostSlots    // MAXHOST
+	dels    delSlots      // MAXDELS
 
 	mu        sync.Mutex
 	msgs      map[string]*msgState
@@ -176,8 +205,18 @@ func New(o Options) (*Transport, error) {
 	if o.Hostname == "" {
 		o.Hostname, _ = os.Hostname()
 	}
-	if o.MaxRcpts <= 0 {
-		o.MaxRcpts = 100
+	ml := readModule(o.ConfigDir, o.Log)
+	for _, l := range []struct {
+		opt      *int
+		file, df int
+	}{{&o.MaxRcpts, ml.maxRcpt, defaultMaxRcpt}, {&o.MaxDels, ml.maxDels, defaultMaxDels}, {&o.MaxHost, ml.maxHost, defaultMaxHost}} {
+		switch {
+		case *l.opt > 0:
+		case l.file > 0:
+			*l.opt = l.file
+		default:
+			*l.opt = l.df
+		}
 	}
 	if o.MaxIdle <= 0 {
 		o.MaxIdle = 16
@@ -189,7 +228,8 @@ func New(o Options) (*Transport, error) {
 		o.Now = time.Now
 	}
 	t := &Transport{o: o, log: o.Log, msgs: map[string]*msgState{}, tlsFailed: map[netip.AddrPort]time.Time{},
-		pool: &pool{idle: map[string][]*conn{}, max: o.MaxIdle}}
+		slots: newHostSlots(o.MaxHost), dels: make(delSlots, o.MaxDels)}
+	t.pool = &pool{idle: map[string][]*conn{}, max: o.MaxIdle, slots: t.slots}
 	t.cfg = &configReader{dir: o.ConfigDir, hostname: o.Hostname, log: o.Log, now: o.Now}
 	if !o.NoMTASTS {
 		mo := mtasts.Options{HTTP: o.HTTPClient, Log: o.Log, Now: o.Now}
@@ -240,8 +280,7 @@ type msgState struct {
 	last    int  // index of the last Deliver call; a lower or equal one starts a new pass
 	rc      []rcptState
 	touched time.Time
-	signed  bool   // sig is known
-	sig     string // header fields to prepend (Options.Sign)
+	content msgContent // what was read of the message (content.go)
 }
 
 // state returns the cache entry of m, made on first use; recovered says the entry is made
@@ -281,6 +320,9 @@ func (t *Transport) Deliver(ctx context.Context, m *queue.Message, i int) queue.
 	if m.Env.Rcpts[i].Local {
 		return queue.Result{Outcome: queue.Retry, Err: errors.New("4.3.0 esmtp: a local recipient was routed to outbound delivery")}
 	}
+	if t.backscatter(m, i) {
+		return queue.Result{Outcome: queue.Delivered}
+	}
 	st := t.state(ctx, m, false)
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -306,16 +348,7 @@ func (t *Transport) Deliver(ctx context.Context, m *queue.Message, i int) queue.
 			batch = append(batch, j)
 		}
 	}
-	if t.o.Sign != nil && !st.signed {
-		sig, err := t.o.Sign(ctx, m)
-		if err != nil {
-			t.log.Error("esmtp: signing failed; delivery deferred", "id", m.ID, "err", err)
-			st.rc[i].pending = true
-			return retry(fmt.Errorf("4.7.0 signing the message: %w", err))
-		}
-		st.sig, st.signed = sig, true
-	}
-	results := t.deliverBatch(ctx, m, domain, batch, st.sig)
+	results := t.deliverBatch(ctx, m, domain, batch, st)
 	for k, j := range batch {
 		st.rc[j].res, st.rc[j].has = results[k], true
 	}
@@ -378,6 +411,10 @@ type hop struct {
 	// mxSecure and addrSecure say the MX and the address records were DNSSEC-validated
 	// (DANE applies only then).
 	mxSecure, addrSecure bool
+	// implicit says the domain has no MX records and the host is the domain itself;
+	// stsMatched that the domain's MTA-STS policy names the host (REQUIRETLS accepts an
+	// MX host vouched for by either, or by DNSSEC, RFC 8689 section 4.2.1).
+	implicit, stsMatched bool
 }
 
 // hops works out where mail for domain goes. A permanent problem (no such domain, null
@@ -419,7 +456,7 @@ func (t *Transport) hops(ctx context.Context, domain string, set *settings) ([]h
 	}
 	if len(mxs) == 0 {
 		// RFC 5321 section 5.1: the domain itself is the implicit MX
-		return []hop{{host: ascii, port: port, relay: relay, mxSecure: secure}}, sec, nil
+		return []hop{{host: ascii, port: port, relay: relay, mxSecure: secure, implicit: true}}, sec, nil
 	}
 	var real []MX
 	for _, mx := range mxs {
@@ -481,34 +518,61 @@ func (t *Transport) addrsOf(ctx context.Context, h *hop) ([]netip.AddrPort, erro
 	return out, nil
 }
 
-// deliverBatch sends m to the recipients idx (one domain) and returns their outcomes.
-// sig is put before the message (Options.Sign).
-func (t *Transport) deliverBatch(ctx context.Context, m *queue.Message, domain string, idx []int, sig string) []queue.Result {
+// deliverBatch sends m to the recipients idx (one domain) and returns their outcomes. st is
+// the message's state (its content forms and signatures), locked by the caller.
+func (t *Transport) deliverBatch(ctx context.Context, m *queue.Message, domain string, idx []int, st *msgState) []queue.Result {
+	if !t.dels.acquire(ctx) {
+		return all(len(idx), retry(fmt.Errorf("4.4.2 delivery interrupted while waiting for a delivery slot (MAXDELS %d): %w", t.o.MaxDels, ctx.Err())))
+	}
+	defer t.dels.release()
 	set := t.cfg.get()
+	reqTLS := m.Env.RequireTLS
+	// RFC 8689 section 3: "TLS-Required: No" asks that MTA-STS and DANE failures be
+	// ignored; REQUIRETLS on MAIL FROM overrides the field (section 4.1).
+	tlsNo := !reqTLS && t.tlsRequiredNo(m, st)
 	hops, sec, res := t.hops(ctx, domain, set)
 	if res != nil {
 		return all(len(idx), *res)
 	}
-	if hops, res = t.applySTS(ctx, m, domain, hops); res != nil {
-		return all(len(idx), *res)
+	if !tlsNo {
+		if hops, res = t.applySTS(ctx, m, domain, hops); res != nil {
+			return all(len(idx), *res)
+		}
+	} else {
+		t.log.Info("esmtp: TLS-Required: No; MTA-STS and DANE not applied", "id", m.ID, "domain", domain)
 	}
 	var lastErr error
 	permanentOnly := true // every hop failed with "no such host": nothing to retry
 	tried := 0
+	// For a REQUIRETLS message: the last refusal by its rules, and whether anything else
+	// (a temporary failure) happened, after which trying again later may still succeed.
+	var policyErr error
+	otherTemp := false
 	for _, h := range hops {
+		if reqTLS {
+			if err := requireTLSHop(h, domain); err != nil {
+				policyErr = err
+				t.log.Info("esmtp: host skipped for a REQUIRETLS message", "id", m.ID, "domain", domain, "host", h.host, "err", err)
+				continue
+			}
+		}
 		addrs, err := t.addrsOf(ctx, &h)
 		if err != nil {
 			lastErr = err
 			if !strings.HasPrefix(err.Error(), "5.") {
-				permanentOnly = false
+				permanentOnly, otherTemp = false, true
 			}
 			continue
 		}
-		tlsa, dane, err := t.daneFor(ctx, h, h.port)
-		if err != nil {
-			lastErr, permanentOnly = err, false
-			t.log.Info("esmtp: host skipped", "id", m.ID, "domain", domain, "host", h.host, "err", err)
-			continue
+		var tlsa []TLSA
+		dane := false
+		if !tlsNo {
+			tlsa, dane, err = t.daneFor(ctx, h, h.port)
+			if err != nil {
+				lastErr, permanentOnly, otherTemp = err, false, true
+				t.log.Info("esmtp: host skipped", "id", m.ID, "domain", domain, "host", h.host, "err", err)
+				continue
+			}
 		}
 		for _, a := range addrs {
 			if tried >= t.o.MaxAddrs || ctx.Err() != nil {
@@ -530,6 +594,17 @@ func (t *Transport) deliverBatch(ctx context.Context, m *queue.Message, domain s
 					p.security = SecurityRequired
 				}
 			}
+			if reqTLS {
+				// RFC 8689 section 4.2.1: TLS, with the certificate authenticated by DANE
+				// or else by the roots for the host name
+				p.requireTLS = true
+				if sec != SecuritySMTPS {
+					p.security = SecurityRequired
+				}
+				if p.verify != verifyDANE {
+					p.verify, p.tlsa = verifyPKIX, nil
+				}
+			}
 			if h.relay != "" {
 				if c, ok := set.auth[relayKey(h.relay)]; ok {
 					p.auth = &c
@@ -538,18 +613,31 @@ func (t *Transport) deliverBatch(ctx context.Context, m *queue.Message, domain s
 			if c, ok := set.auth[relayKey(h.host)]; ok && p.auth == nil {
 				p.auth = &c
 			}
-			results, err := t.attempt(ctx, m, idx, p, sig)
+			results, err := t.attempt(ctx, m, idx, p, st)
 			if err == nil {
 				return results
 			}
 			lastErr = err
+			if pe := requireTLSFailure(err); reqTLS && pe != nil {
+				policyErr = pe
+			} else {
+				otherTemp = true
+			}
 			t.log.Info("esmtp: attempt failed", "id", m.ID, "domain", domain, "host", h.host, "addr", a.String(), "err", err)
 		}
+	}
+	if reqTLS && policyErr != nil && !otherTemp && ctx.Err() == nil {
+		// RFC 8689 section 4.2.1: no path meets the sender's requirements; the message
+		// is returned (section 5 governs the notification, package app)
+		return all(len(idx), failed(policyErr))
+	}
+	if lastErr == nil {
+		lastErr = policyErr
 	}
 	if lastErr == nil {
 		lastErr = fmt.Errorf("4.4.4 no mail server to try for %s", domain)
 	}
-	if permanentOnly {
+	if permanentOnly && !otherTemp {
 		return all(len(idx), failed(lastErr))
 	}
 	if ctx.Err() != nil {
@@ -561,11 +649,28 @@ func (t *Transport) deliverBatch(ctx context.Context, m *queue.Message, domain s
 	return all(len(idx), retry(lastErr))
 }
 
-// session returns a session with a peer: a kept one, or a new one.
+// session returns a session with a peer: a kept one, or a new one once the peer has a free
+// MAXHOST slot (limits.go).
 func (t *Transport) session(ctx context.Context, p *dialParams) (*conn, error) {
-	if cn := t.pool.take(p.key()); cn != nil {
-		return cn, nil
+	for {
+		if cn := t.pool.take(p.key()); cn != nil {
+			return cn, nil
+		}
+		ok, wait := t.slots.tryAcquire(p.addr)
+		if ok {
+			break
+		}
+		if cn := t.pool.evict(p.addr); cn != nil {
+			cn.close() // an idle session with other settings makes room
+			continue
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("4.4.2 %s [%s]: waiting for a connection (MAXHOST %d): %w", p.host, p.addr, t.o.MaxHost, ctx.Err())
+		}
 	}
+	release := func() { t.slots.release(p.addr) }
 	t.mu.Lock()
 	noTLS := p.security == SecurityDefault && t.o.Now().Before(t.tlsFailed[p.addr])
 	t.mu.Unlock()
@@ -585,28 +690,39 @@ func (t *Transport) session(ctx context.Context, p *dialParams) (*conn, error) {
 		t.log.Warn("esmtp: TLS handshake failed; sending in clear", "addr", p.addr.String(), "err", err)
 		cn, err = t.connect(ctx, p, true)
 	}
-	return cn, err
+	if err != nil {
+		release()
+		return nil, err
+	}
+	cn.release = release
+	return cn, nil
 }
 
 // attempt runs one transaction with one peer address. A nil error means the peer answered
 // the transaction (results hold its verdicts); an error means the next address should be
 // tried.
-func (t *Transport) attempt(ctx context.Context, m *queue.Message, idx []int, p *dialParams, sig string) ([]queue.Result, error) {
+func (t *Transport) attempt(ctx context.Context, m *queue.Message, idx []int, p *dialParams, st *msgState) ([]queue.Result, error) {
 	for {
 		cn, err := t.session(ctx, p)
 		if err != nil {
 			return nil, err
 		}
-		results, reusable, stale := t.transact(ctx, cn, m, idx, sig)
+		if p.requireTLS {
+			if err := checkRequireTLS(cn); err != nil {
+				t.pool.put(cn, t.cfg.get().timeouts.keepalive) // good for other mail
+				return nil, err
+			}
+		}
+		results, reusable, stale := t.transact(ctx, cn, m, idx, st)
 		if stale {
 			// a kept session the peer had closed meanwhile: open a new one
-			cn.c.Close()
+			cn.abort()
 			continue
 		}
 		if reusable {
 			t.pool.put(cn, t.cfg.get().timeouts.keepalive)
 		} else {
-			cn.c.Close()
+			cn.abort()
 		}
 		return results, nil
 	}
@@ -676,38 +792,58 @@ func ascii(s string) bool {
 	return true
 }
 
-// transact sends one message, preceded by the header fields sig, to recipients idx over
-// cn. stale reports a reused session that turned out dead before anything was accepted
-// (the caller opens a new one).
-func (t *Transport) transact(ctx context.Context, cn *conn, m *queue.Message, idx []int, sig string) (results []queue.Result, reusable, stale bool) {
+// transact sends one message to recipients idx over cn, in the form the peer can take
+// (content.go), preceded by that form's signature. stale reports a reused session that
+// turned out dead before anything was accepted (the caller opens a new one).
+func (t *Transport) transact(ctx context.Context, cn *conn, m *queue.Message, idx []int, st *msgState) (results []queue.Result, reusable, stale bool) {
 	stop := context.AfterFunc(ctx, func() { cn.raw.Close() })
 	defer stop()
 	env := m.Env
 	c := cn.c
 	results = make([]queue.Result, len(idx))
-	size := m.Size() + int64(len(sig))
+	needUTF8 := !ascii(env.From)
+	for _, i := range idx {
+		needUTF8 = needUTF8 || !ascii(env.Rcpts[i].Addr)
+	}
+	peerUTF8, _ := c.Extension("SMTPUTF8")
+	if needUTF8 && !peerUTF8 {
+		// RFC 6531 section 3.2: such an address cannot be sent to a peer without SMTPUTF8.
+		err := fmt.Errorf("5.6.7 %s does not support SMTPUTF8, which the addresses need", cn.peer())
+		return all(len(idx), failed(err)), true, false
+	}
+	f, res := t.formFor(cn, m, st, peerUTF8)
+	if res != nil {
+		return all(len(idx), *res), true, false
+	}
+	sig, err := t.signature(ctx, m, st, f)
+	if err != nil {
+		t.log.Error("esmtp: signing failed; delivery deferred", "id", m.ID, "err", err)
+		return all(len(idx), retry(fmt.Errorf("4.7.0 signing the message: %w", err))), true, false
+	}
+	size, err := t.formSize(m, st, f)
+	if err != nil {
+		return all(len(idx), retry(fmt.Errorf("4.3.0 %w", err))), true, false
+	}
+	size += int64(len(sig))
 	if max, ok := c.MaxMessageSize(); ok && max > 0 && size > int64(max) {
 		err := fmt.Errorf("5.3.4 message of %d octets is larger than %s accepts (%d)", size, cn.peer(), max)
 		return all(len(idx), failed(err)), true, false
 	}
-	opts := &smtp.MailOptions{Size: size, EnvelopeID: env.EnvID}
+	// open the content before MAIL: a failure later would leave DATA with no way back
+	// but the final dot, which sends what was written
+	content, err := m.Open()
+	if err != nil {
+		return all(len(idx), retry(fmt.Errorf("4.3.0 %w", err))), true, false
+	}
+	defer content.Close()
+	opts := &smtp.MailOptions{Size: size, EnvelopeID: env.EnvID, RequireTLS: env.RequireTLS}
 	switch strings.ToUpper(env.Ret) {
 	case "FULL":
 		opts.Return = smtp.DSNReturnFull
 	case "HDRS":
 		opts.Return = smtp.DSNReturnHeaders
 	}
-	needUTF8 := !ascii(env.From)
-	for _, i := range idx {
-		needUTF8 = needUTF8 || !ascii(env.Rcpts[i].Addr)
-	}
-	if ok, _ := c.Extension("SMTPUTF8"); ok && (env.SMTPUTF8 || needUTF8) {
-		opts.UTF8 = true
-	} else if needUTF8 {
-		// RFC 6531 section 3.2: such an address cannot be sent to a peer without SMTPUTF8.
-		err := fmt.Errorf("5.6.7 %s does not support SMTPUTF8, which the addresses need", cn.peer())
-		return all(len(idx), failed(err)), true, false
-	}
+	opts.UTF8 = peerUTF8 && (env.SMTPUTF8 || needUTF8)
 	if err := c.Mail(env.From, opts); err != nil {
 		res, ioErr := outcome(cn, "MAIL FROM", err)
 		if ioErr && cn.reused {
@@ -765,30 +901,26 @@ func (t *Transport) transact(ctx context.Context, cn *conn, m *queue.Message, id
 		}
 		return results, false, false
 	}
-	content, err := m.Open()
-	if err != nil {
-		w.Close()
-		for _, k := range accepted {
-			results[k] = retry(fmt.Errorf("4.3.0 %w", err))
-		}
-		return results, false, false
-	}
 	_ = cn.raw.SetDeadline(time.Now().Add(t.cfg.get().timeouts.data))
-	_, copyErr := io.Copy(w, io.MultiReader(strings.NewReader(sig), content))
-	content.Close()
+	_, copyErr := io.WriteString(w, sig)
+	if copyErr == nil {
+		copyErr = t.writeForm(w, content, st, f)
+	}
 	_ = cn.raw.SetDeadline(time.Time{})
 	var resp *smtp.DataResponse
 	if copyErr == nil {
 		resp, err = w.CloseWithResponse()
 	} else {
+		// never the final dot after a short copy: that would deliver a truncated message
 		err = copyErr
+		cn.raw.Close()
 	}
 	if err != nil {
 		res, ioErr := outcome(cn, "the message", err)
 		for _, k := range accepted {
 			results[k] = res
 		}
-		return results, !ioErr, false
+		return results, !ioErr && copyErr == nil, false
 	}
 	tokens := make([]string, 0, len(accepted))
 	rcpts := make([]string, 0, len(accepted))
@@ -802,7 +934,8 @@ func (t *Transport) transact(ctx context.Context, cn *conn, m *queue.Message, id
 		t.log.Error("esmtp: recording deliveries", "id", m.ID, "err", err)
 	}
 	t.log.Info("esmtp: delivered", "id", m.ID, "rcpts", strings.Join(rcpts, ","), "tokens", strings.Join(tokens, ","),
-		"peer", cn.peer(), "tls", cn.tls, "reply", strings.ReplaceAll(resp.StatusText, "\n", " "))
+		"peer", cn.peer(), "tls", cn.tls, "verified", cn.verified, "requiretls", env.RequireTLS, "7bit", f == form7bit,
+		"reply", strings.ReplaceAll(resp.StatusText, "\n", " "))
 	return results, true, false
 }
 

@@ -215,6 +215,12 @@ type harness struct {
 // retries wait an hour, so a test sees exactly one attempt until it calls Flush.
 func newHarness(t *testing.T, o esmtp.Options) *harness {
 	t.Helper()
+	return newHarnessN(t, o, 2)
+}
+
+// newHarnessN is newHarness with that many queue workers (deliveries at once).
+func newHarnessN(t *testing.T, o esmtp.Options, workers int) *harness {
+	t.Helper()
 	if o.ConfigDir == "" {
 		o.ConfigDir = t.TempDir()
 	}
@@ -233,7 +239,7 @@ func newHarness(t *testing.T, o esmtp.Options) *harness {
 	}
 	n := &notes{n: map[string][]queue.Notice{}}
 	q, err := queue.Open(queue.Options{Dir: filepath.Join(t.TempDir(), "q"), Deliverer: tr, Notifier: n, NoSync: true,
-		Workers: 2, RetryDelays: []time.Duration{time.Hour}})
+		Workers: workers, RetryDelays: []time.Duration{time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}

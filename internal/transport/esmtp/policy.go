@@ -64,6 +64,7 @@ func (t *Transport) applySTS(ctx context.Context, m *queue.Message, domain strin
 			continue
 		}
 		kept = append(kept, h.host)
+		h.stsMatched = true
 		if pol.Mode == mtasts.Enforce {
 			h.verify = verifyPKIX
 		} else {

@@ -23,14 +23,19 @@ import (
 
 // conn is one SMTP session with a peer, between transactions.
 type conn struct {
-	c      *smtp.Client
-	raw    net.Conn
-	key    string // pool key
-	host   string // the name we connected to (MX host or relay)
-	addr   netip.AddrPort
-	tls    bool
-	reused bool
-	timer  *time.Timer // closes it when idle too long (pooled only)
+	c    *smtp.Client
+	raw  net.Conn
+	key  string // pool key
+	host string // the name we connected to (MX host or relay)
+	addr netip.AddrPort
+	tls  bool
+	// verified says the peer's certificate was authenticated (a policy's PKIX check, or
+	// DANE with usable TLSA records), not merely encrypted: what REQUIRETLS needs.
+	verified bool
+	reused   bool
+	timer    *time.Timer // closes it when idle too long (pooled only)
+	release  func()      // gives the MAXHOST slot back; once
+	once     sync.Once
 }
 
 func (cn *conn) peer() string { return fmt.Sprintf("%s [%s]", cn.host, cn.addr.Addr()) }
@@ -40,6 +45,20 @@ func (cn *conn) close() {
 	_ = cn.raw.SetDeadline(time.Now().Add(10 * time.Second)) // Courier's esmtptimeoutquit
 	if err := cn.c.Quit(); err != nil {
 		cn.c.Close()
+	}
+	cn.done()
+}
+
+// abort ends the session at once (broken, or in an unknown state).
+func (cn *conn) abort() {
+	cn.c.Close()
+	cn.done()
+}
+
+// done gives the connection's MAXHOST slot back.
+func (cn *conn) done() {
+	if cn.release != nil {
+		cn.once.Do(cn.release)
 	}
 }
 
@@ -80,6 +99,15 @@ type dialParams struct {
 	timeouts timeouts
 	verify   verifyMode
 	tlsa     []TLSA // usable TLSA records (verify is verifyDANE)
+	// requireTLS marks a session for a REQUIRETLS message (only for error messages: the
+	// security and verify fields already say what it needs).
+	requireTLS bool
+}
+
+// authenticates reports whether a TLS handshake with these parameters authenticates the
+// peer (tlsConfig refuses a certificate that fails the check).
+func (p *dialParams) authenticates() bool {
+	return p.verify == verifyPKIX || (p.verify == verifyDANE && len(p.tlsa) > 0)
 }
 
 func (p *dialParams) key() string {
@@ -92,6 +120,9 @@ func (p *dialParams) key() string {
 
 // errTLS marks a failed TLS handshake, after which an opportunistic attempt goes on in clear.
 var errTLS = errors.New("TLS handshake failed")
+
+// errNoTLS marks a peer that offers no STARTTLS, or refuses it, where TLS is required.
+var errNoTLS = errors.New("no TLS")
 
 // connect opens a session: greeting, EHLO, STARTTLS when offered (or required), EHLO again,
 // AUTH when esmtpauthclient has credentials for the relay.
@@ -121,7 +152,7 @@ func (t *Transport) connect(ctx context.Context, p *dialParams, noTLS bool) (*co
 			return fail(fmt.Errorf("4.7.5 %s: %w: %v", cn.peer(), errTLS, err))
 		}
 		_ = raw.SetDeadline(time.Time{})
-		cn.raw, cn.tls = tc, true
+		cn.raw, cn.tls, cn.verified = tc, true, p.authenticates()
 		c = smtp.NewClient(tc)
 	default:
 		// greeting and the first EHLO ourselves, so that STARTTLS follows our own EHLO
@@ -152,12 +183,14 @@ func (t *Transport) connect(ctx context.Context, p *dialParams, noTLS bool) (*co
 		if p.security == SecurityRequired && !offersTLS {
 			why := "the route requires"
 			switch {
+			case p.requireTLS:
+				why = "the message's REQUIRETLS requires"
 			case p.verify == verifyPKIX:
 				why = "the domain's MTA-STS policy requires"
 			case p.tlsa != nil || p.verify == verifyDANE:
 				why = "its DANE TLSA records require"
 			}
-			return fail(fmt.Errorf("4.7.4 %s does not offer STARTTLS, which %s", cn.peer(), why))
+			return fail(fmt.Errorf("4.7.4 %s does not offer STARTTLS, which %s: %w", cn.peer(), why, errNoTLS))
 		}
 		if p.verify == verifyLog && !offersTLS {
 			t.log.Warn("mta-sts (testing): peer offers no STARTTLS; enforce would refuse it", "peer", cn.peer())
@@ -173,13 +206,13 @@ func (t *Transport) connect(ctx context.Context, p *dialParams, noTLS bool) (*co
 				if err := tc.HandshakeContext(ctx); err != nil {
 					return fail(fmt.Errorf("4.7.5 %s: %w: %v", cn.peer(), errTLS, err))
 				}
-				cn.raw, cn.tls = tc, true
+				cn.raw, cn.tls, cn.verified = tc, true, p.authenticates()
 				c = smtp.NewClient(withGreeting(tc, tc))
 			case code != 0 && p.security != SecurityRequired:
 				// refused: go on in clear on this connection
 				c = smtp.NewClient(withGreeting(raw, br))
 			case code != 0:
-				return fail(fmt.Errorf("4.7.5 %s: STARTTLS: %w", cn.peer(), replyError(code, msg)))
+				return fail(fmt.Errorf("4.7.5 %s: STARTTLS: %w (%w)", cn.peer(), replyError(code, msg), errNoTLS))
 			default:
 				return fail(fmt.Errorf("4.4.2 %s: STARTTLS: %w", cn.peer(), err))
 			}
@@ -245,6 +278,7 @@ type pool struct {
 	idle    map[string][]*conn
 	max     int
 	stopped bool
+	slots   *hostSlots // told when a session goes idle, so a waiting delivery may take it
 }
 
 func (p *pool) take(key string) *conn {
@@ -277,6 +311,28 @@ func (p *pool) put(cn *conn, keep time.Duration) {
 		}
 	})
 	p.mu.Unlock()
+	if p.slots != nil {
+		p.slots.signal(cn.addr)
+	}
+}
+
+// evict takes out of the pool an idle session to a (of any settings), or returns nil.
+func (p *pool) evict(a netip.AddrPort) *conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, l := range p.idle {
+		for i, cn := range l {
+			if cn.addr != a {
+				continue
+			}
+			p.idle[k] = append(l[:i:i], l[i+1:]...)
+			if cn.timer != nil {
+				cn.timer.Stop()
+			}
+			return cn
+		}
+	}
+	return nil
 }
 
 // remove takes cn out of the pool; false if it was no longer there.

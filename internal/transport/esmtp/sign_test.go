@@ -2,6 +2,7 @@ package esmtp_test
 
 import (
 	"context"
+	"io"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,8 +17,11 @@ func TestOutboundSign(t *testing.T) {
 	p := startPeer(t, false)
 	var calls atomic.Int32
 	const sig = "DKIM-Signature: v=1; a=ed25519-sha256; d=sender.test;\r\n b=abc\r\n"
-	h := newHarness(t, esmtp.Options{Sign: func(ctx context.Context, m *queue.Message) (string, error) {
+	h := newHarness(t, esmtp.Options{Sign: func(ctx context.Context, m *queue.Message, content io.Reader) (string, error) {
 		calls.Add(1)
+		if b, err := io.ReadAll(content); err != nil || string(b) != body {
+			t.Errorf("signed %q (%v), want the message as stored", b, err)
+		}
 		return sig, nil
 	}})
 	h.write("esmtproutes", route("example.net", p.port)+route("example.org", p.port))
