@@ -26,7 +26,9 @@ func (c *smtpCore) forward(ctx context.Context, m *queue.Message, i int, addrs [
 	}
 	from := m.Env.Rcpts[i]
 	env := &queue.Envelope{From: m.Env.From, Ret: m.Env.Ret, EnvID: m.Env.EnvID, AuthUser: m.Env.AuthUser,
-		Protocol: "forward", Time: time.Now(), Body: m.Env.Body, SMTPUTF8: m.Env.SMTPUTF8}
+		Protocol: "forward", Time: time.Now(), Body: m.Env.Body, SMTPUTF8: m.Env.SMTPUTF8,
+		// the sender's REQUIRETLS follows the message wherever it is forwarded (RFC 8689 section 4)
+		RequireTLS: m.Env.RequireTLS}
 	for _, a := range addrs {
 		rs, err := c.resolver.Route(ctx, a, true)
 		switch {

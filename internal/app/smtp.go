@@ -28,6 +28,7 @@ import (
 	"courier/internal/queue"
 	"courier/internal/smtp/server"
 	"courier/internal/submit"
+	"courier/internal/transport/esmtp"
 )
 
 // smtpCore is shared by the SMTP services of one App.
@@ -105,7 +106,10 @@ func (a *App) smtpCoreFor() (*smtpCore, error) {
 		DefaultDelivery: defaultDelivery(a.cfg.Dir), Forward: c.forward,
 		ProgramTimeout: controlDuration(a.cfg.Dir, "localtimeout", 0)})
 	notifier := &dsnNotifier{configDir: a.cfg.Dir, core: c, log: a.log.With("service", "dsn"), ready: make(chan struct{})}
-	q, err := queue.Open(queue.Options{Dir: dir, Log: a.log.With("service", "queue"), Deliverer: a.newOutbound(local, dir), Notifier: notifier,
+	// Local deliveries keep the 16 workers they always had; remote ones may add up to
+	// module.esmtp's MAXDELS, which the transport enforces itself.
+	workers := 16 + esmtp.ModuleMaxDels(a.cfg.Dir, a.log)
+	q, err := queue.Open(queue.Options{Dir: dir, Log: a.log.With("service", "queue"), Deliverer: a.newOutbound(local, dir), Notifier: notifier, Workers: workers,
 		QueueTime: controlDuration(a.cfg.Dir, "queuetime", 0), WarnTime: controlDuration(a.cfg.Dir, "warntime", 0)})
 	if err != nil {
 		return nil, err

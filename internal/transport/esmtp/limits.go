@@ -136,3 +136,12 @@ func (d delSlots) acquire(ctx context.Context) bool {
 }
 
 func (d delSlots) release() { <-d }
+
+// ModuleMaxDels returns module.esmtp's MAXDELS in configDir (Courier's 40 when unset), so
+// the queue can run enough workers for the transport to reach it.
+func ModuleMaxDels(configDir string, log *slog.Logger) int {
+	if n := readModule(configDir, log).maxDels; n > 0 {
+		return n
+	}
+	return defaultMaxDels
+}
