@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"courier/internal/app"
+	"courier/internal/queue"
 	"courier/internal/quickstart"
 )
 
@@ -275,14 +276,9 @@ func TestOutboundCrash(t *testing.T) {
 		total, kills, missing, dups, outside == 0, elapsed.Round(time.Millisecond))
 }
 
-// nonEmptyFiles counts the message files of a spool directory.
+// nonEmptyFiles counts the messages of a spool directory (spares, empty or recycled, are
+// not messages).
 func nonEmptyFiles(dir string) int {
-	ents, _ := os.ReadDir(dir)
-	n := 0
-	for _, e := range ents {
-		if info, err := e.Info(); err == nil && info.Size() > 0 && !strings.HasPrefix(e.Name(), ".") {
-			n++
-		}
-	}
-	return n
+	msgs, _ := queue.Scan(dir)
+	return len(msgs)
 }

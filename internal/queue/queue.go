@@ -17,7 +17,13 @@
 //
 // Empty files are pre-created spares ("pool"): their directory entries are made durable in
 // batches, so accepting a message costs one fdatasync of a file whose name is already on
-// disk. A message that has to use a fresh file waits for the group commit instead: one
+// disk. The file of a finished message becomes a spare again: it is renamed to a fresh id
+// and rewritten by the next message (truncated to that message's length at commit), so
+// the spool does not free and allocate an inode and its blocks for every message (on ext4
+// without a journal, allocation then scans past every recently freed inode, and with the
+// discard mount option every freed block is a synchronous discard). A recycled spare still
+// holds its old content until rewritten; the envelope names its queue id ("qid"), so a file
+// whose envelope names another id is a spare, never a message, whatever a crash leaves. A message that has to use a fresh file waits for the group commit instead: one
 // goroutine fsyncs the directory for every file created since its last fsync (natural
 // batching: while one fsync runs, the next batch gathers).
 //
@@ -80,6 +86,9 @@ type Envelope struct {
 	// Pickup names the pickup file (sendmail) the message was made from, so that a file
 	// whose removal a crash undid is recognised at the next start and not queued twice.
 	Pickup string `json:"pickup,omitempty"`
+	// QueueID is the id the message was queued under (its file name when written). Set by
+	// Create; a file whose envelope names another id is a recycled spare with stale content.
+	QueueID string `json:"qid,omitempty"`
 	// RequireTLS says the sender asked for REQUIRETLS (RFC 8689): the message may only be
 	// relayed over verified TLS to peers that offer REQUIRETLS too.
 	RequireTLS bool `json:"requiretls,omitempty"`
@@ -293,14 +302,18 @@ type Queue struct {
 	idMu   sync.Mutex
 	lastID int64
 
-	pool     chan *spare
-	poolLow  chan struct{}
-	ctx      context.Context
-	cancel   context.CancelFunc
-	bg       sync.WaitGroup
-	closed   chan struct{}
-	closeMu  sync.Once
-	creating sync.WaitGroup
+	pool    chan *spare
+	poolLow chan struct{}
+	// recycledMu guards recycled: finished messages' files, renamed to fresh ids, waiting
+	// for the directory fsync that makes those names durable before they join the pool
+	recycledMu sync.Mutex
+	recycled   []*spare
+	ctx        context.Context
+	cancel     context.CancelFunc
+	bg         sync.WaitGroup
+	closed     chan struct{}
+	closeMu    sync.Once
+	creating   sync.WaitGroup
 
 	mu      sync.Mutex
 	found   []*Envelope // what recover read, until Recovered takes it
@@ -313,6 +326,9 @@ type Queue struct {
 type spare struct {
 	id string
 	f  *os.File
+	// recycled: the file holds a finished message's bytes, which the next one overwrites
+	// and then cuts to its own length
+	recycled bool
 }
 
 const (
@@ -442,8 +458,11 @@ func (q *Queue) refill() {
 			return
 		case <-q.poolLow:
 		}
-		var batch []*spare
-		for n := cap(q.pool) - len(q.pool); n > 0; n-- {
+		q.recycledMu.Lock()
+		batch := q.recycled
+		q.recycled = nil
+		q.recycledMu.Unlock()
+		for n := cap(q.pool) - len(q.pool) - len(batch); n > 0; n-- {
 			s, err := q.createFile()
 			if err != nil {
 				q.log.Error("queue: creating spare files", "err", err)
@@ -574,6 +593,7 @@ type Writer struct {
 	crc      uint32
 	buf      []byte
 	fresh    bool // the file's name is not yet known durable
+	recycled bool // the file holds an older message's bytes past what this one writes
 	flushed  bool // the buffer start (the header) has been written
 	finished bool
 	err      error
@@ -604,6 +624,7 @@ func (q *Queue) Create(env *Envelope) (*Writer, error) {
 		fresh = true
 		q.signalPool()
 	}
+	env.QueueID = s.id
 	ej, err := json.Marshal(env)
 	if err != nil {
 		s.f.Close()
@@ -612,7 +633,7 @@ func (q *Queue) Create(env *Envelope) (*Writer, error) {
 		return nil, fmt.Errorf("queue: envelope: %w", err)
 	}
 	ej = append(ej, '\n')
-	w := &Writer{q: q, id: s.id, f: s.f, env: env, envLen: int64(len(ej)), fresh: fresh, buf: make([]byte, 0, 32<<10)}
+	w := &Writer{q: q, id: s.id, f: s.f, env: env, envLen: int64(len(ej)), fresh: fresh, recycled: s.recycled, buf: make([]byte, 0, 32<<10)}
 	w.buf = append(w.buf, make([]byte, headerLen)...)
 	w.buf = append(w.buf, ej...)
 	w.crc = crc32.Update(0, crcTable, ej)
@@ -699,6 +720,12 @@ func (w *Writer) CommitThen(then func()) error {
 	if h != nil {
 		if _, err := w.f.WriteAt(h, 0); err != nil {
 			return fail(fmt.Errorf("queue: write %s: %w", w.id, err))
+		}
+	}
+	if w.recycled {
+		// the older message's tail would read as this one's delivery records
+		if err := w.f.Truncate(headerLen + w.envLen + w.n); err != nil {
+			return fail(fmt.Errorf("queue: truncate %s: %w", w.id, err))
 		}
 	}
 	if !w.q.o.NoSync {

@@ -3,6 +3,7 @@ package queue
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"os"
@@ -11,8 +12,9 @@ import (
 	"strings"
 )
 
-// recover reads the spool at start-up: empty files become spares, committed messages are
-// queued (marked recovered), anything else was never acknowledged and is removed.
+// recover reads the spool at start-up: empty files and recycled ones (an envelope naming
+// another queue id) become spares, committed messages are queued (marked recovered),
+// anything else was never acknowledged and is removed.
 func (q *Queue) recover() error {
 	ents, err := os.ReadDir(q.o.Dir)
 	if err != nil {
@@ -49,6 +51,19 @@ func (q *Queue) recover() error {
 			continue
 		}
 		m, err := parseFile(name, path, data)
+		if errors.Is(err, errRecycled) {
+			f, err := os.OpenFile(path, os.O_RDWR, 0)
+			if err != nil {
+				return fmt.Errorf("queue: recover: %w", err)
+			}
+			if len(spares) < cap(q.pool) {
+				spares = append(spares, &spare{id: name, f: f, recycled: true})
+			} else {
+				f.Close()
+				os.Remove(path)
+			}
+			continue
+		}
 		if err != nil {
 			q.log.Info("queue: removing an unacknowledged message file", "id", name, "why", err.Error())
 			os.Remove(path)
@@ -78,6 +93,9 @@ func (q *Queue) recover() error {
 	return nil
 }
 
+// errRecycled marks a file that holds a finished message under a new name: a spare.
+var errRecycled = errors.New("a recycled spare")
+
 // parseFile checks and parses one message file.
 func parseFile(id, path string, data []byte) (*Message, error) {
 	if len(data) < headerLen || string(data[:len(magic)]) != magic || data[len(magic)] != 'C' {
@@ -100,6 +118,9 @@ func parseFile(id, path string, data []byte) (*Message, error) {
 	env := &Envelope{}
 	if err := json.Unmarshal(body[:envLen], env); err != nil {
 		return nil, fmt.Errorf("envelope: %w", err)
+	}
+	if env.QueueID != "" && env.QueueID != id {
+		return nil, errRecycled
 	}
 	state, warned, cancel := parseRecords(data[headerLen+envLen+contentLen:], len(env.Rcpts))
 	m := &Message{ID: id, Env: env, path: path, contentOff: headerLen + envLen, contentLen: contentLen,

@@ -93,6 +93,9 @@ func scanFile(path, id string) (*Stored, error) {
 	if err := json.Unmarshal(eb, env); err != nil {
 		return nil, nil
 	}
+	if env.QueueID != "" && env.QueueID != id {
+		return nil, nil // a recycled spare
+	}
 	recs, err := io.ReadAll(io.LimitReader(io.NewSectionReader(f, headerLen+envLen+contentLen, maxRecords), maxRecords))
 	if err != nil {
 		return nil, err

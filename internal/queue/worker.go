@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -171,9 +172,7 @@ func (q *Queue) process(m *Message) {
 	}
 	if finished {
 		// Every delivery is durable (the Deliverer fsynced it); the records need not be.
-		if err := os.Remove(m.path); err != nil {
-			q.log.Error("queue: removing a delivered message", "id", m.ID, "err", err)
-		}
+		q.retire(m)
 		q.dirS.syncLater()
 		q.mu.Lock()
 		delete(q.msgs, m.ID)
@@ -233,4 +232,35 @@ func (q *Queue) appendRecords(m *Message, records []string) {
 // message has a sender to tell (never the null sender), and NOTIFY asks for it.
 func (q *Queue) notifies(m *Message, i int, kind string) bool {
 	return q.o.Notifier != nil && m.Env.From != "" && m.Env.Rcpts[i].Wants(kind)
+}
+
+// retire takes a finished message's file out of the spool: renamed to a fresh id, it
+// becomes a spare for the next message when the pool has room (see the package comment),
+// else it is removed. Either change is made durable by the directory's group commit.
+func (q *Queue) retire(m *Message) {
+	q.recycledMu.Lock()
+	room := len(q.pool)+len(q.recycled) < cap(q.pool)
+	q.recycledMu.Unlock()
+	// A file written before envelopes named their id could not be told from a message
+	// once renamed: only files that carry their id are recycled.
+	if room && m.Env.QueueID == m.ID {
+		id := q.newID()
+		path := filepath.Join(q.o.Dir, id)
+		err := os.Rename(m.path, path)
+		if err == nil {
+			var f *os.File
+			if f, err = os.OpenFile(path, os.O_RDWR, 0); err == nil {
+				q.recycledMu.Lock()
+				q.recycled = append(q.recycled, &spare{id: id, f: f, recycled: true})
+				q.recycledMu.Unlock()
+				q.signalPool()
+				return
+			}
+			m.path = path
+		}
+		q.log.Warn("queue: recycling a delivered message's file", "id", m.ID, "err", err)
+	}
+	if err := os.Remove(m.path); err != nil {
+		q.log.Error("queue: removing a delivered message", "id", m.ID, "err", err)
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"courier/internal/app"
+	"courier/internal/queue"
 	"courier/internal/quickstart"
 )
 
@@ -189,15 +190,10 @@ func TestCrash(t *testing.T) {
 		clients, total, len(accepted), len(counts), extra, missing, dups)
 }
 
+// nonEmpty counts the messages of a spool directory (spares, empty or recycled, are not).
 func nonEmpty(dir string) int {
-	ents, _ := os.ReadDir(dir)
-	n := 0
-	for _, e := range ents {
-		if info, err := e.Info(); err == nil && info.Size() > 0 && !strings.HasPrefix(e.Name(), ".") {
-			n++
-		}
-	}
-	return n
+	msgs, _ := queue.Scan(dir)
+	return len(msgs)
 }
 
 // messageIDs counts the Message-IDs of the files in a Maildir's new/.

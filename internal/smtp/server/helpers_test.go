@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"courier/internal/queue"
 	"courier/internal/testutil"
 )
 
@@ -52,21 +53,14 @@ func waitDelivered(t testing.TB, s *testutil.Server, n int) []string {
 	return got
 }
 
-// queued counts non-empty message files in the queue directory.
+// queued counts the messages in the queue directory (spares, empty or recycled, are not).
 func queued(t testing.TB, s *testutil.Server) int {
 	t.Helper()
-	dir := filepath.Join(s.Dir, "spool", "msgs")
-	ents, err := os.ReadDir(dir)
+	msgs, err := queue.Scan(filepath.Join(s.Dir, "spool", "msgs"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	for _, e := range ents {
-		if info, err := e.Info(); err == nil && info.Size() > 0 && !strings.HasPrefix(e.Name(), ".") {
-			n++
-		}
-	}
-	return n
+	return len(msgs)
 }
 
 // ehlo dials a service and reads through the greeting and EHLO reply.
