@@ -2,6 +2,10 @@
 # generator and run one verified load. Sourced, not run.
 #
 # bench_build                 builds smtpload and mdcheck into $bin (default /var/tmp/smtpbin)
+# bench_setup_postfix         installs Postfix if missing (Debian's "Local only" preseed; the
+#   package's own start is left to policy-rc.d), creates u1..u4 and configures it with a copy
+#   of the anchors' setup-postfix.sh (so the anchors' etc/ is not rewritten): smtpd on
+#   127.0.0.1:10025 only, local(8) to ~/Maildir. Not started.
 # bench_load LABEL ADDR CONNS TOTAL SIZE RCPTS MAILDIRS
 #   empties the Maildirs (bench_clean, which the caller defines), sends TOTAL messages of
 #   ~SIZE bytes over CONNS pipelined connections, waits until every accepted message is in
@@ -45,4 +49,18 @@ print(f"{label:>8} c{c:<3} {int(size)//1024:>3} KB: accepted {r['accepted']}/{r[
 with open(tsv, "a") as f:
     f.write("\t".join(str(x) for x in row) + "\n")
 PY
+}
+
+bench_setup_postfix() {
+  if ! command -v postfix >/dev/null; then
+    echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
+    echo "postfix postfix/mailname string mta.example.test" | debconf-set-selections
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y postfix
+  fi
+  "$anchors/scripts/mkusers.sh"
+  local setup
+  setup=$(mktemp -d /var/tmp/postfix-setup.XXXXXX)
+  cp "$anchors/postfix/setup-postfix.sh" "$setup/"
+  PORT=10025 "$setup/setup-postfix.sh" >/dev/null
+  rm -rf "$setup"
 }

@@ -19,16 +19,7 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 [ "$(id -u)" = 0 ] || { echo "postfix.sh: run as root" >&2; exit 1; }
 . "$here/bench/smtp/lib.sh"
 bench_build
-if ! command -v postfix >/dev/null; then
-  echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
-  echo "postfix postfix/mailname string mta.example.test" | debconf-set-selections
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y postfix
-fi
-"$anchors/scripts/mkusers.sh"
-setup=$(mktemp -d /var/tmp/postfix-setup.XXXXXX)
-cp "$anchors/postfix/setup-postfix.sh" "$setup/"
-PORT=10025 "$setup/setup-postfix.sh" >/dev/null
-rm -rf "$setup"
+bench_setup_postfix
 work=$(mktemp -d /var/tmp/postfix-bench.XXXXXX)
 out=${OUT:-$work}
 mkdir -p "$out"

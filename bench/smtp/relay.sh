@@ -68,16 +68,7 @@ for server in $servers; do
     addr=127.0.0.1:$((base + 25))
     ;;
   postfix)
-    if ! command -v postfix >/dev/null; then
-      echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
-      echo "postfix postfix/mailname string mta.example.test" | debconf-set-selections
-      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y postfix
-    fi
-    "$anchors/scripts/mkusers.sh"
-    setup=$(mktemp -d /var/tmp/postfix-setup.XXXXXX)
-    cp "$anchors/postfix/setup-postfix.sh" "$setup/"
-    PORT=10025 "$setup/setup-postfix.sh" >/dev/null
-    rm -rf "$setup"
+    bench_setup_postfix
     postconf -e "relayhost = [127.0.0.1]:$sinkport" "default_transport = smtp" "relay_transport = relay"
     sed -i 's/-o smtpd_relay_restrictions=reject_unauth_destination/-o smtpd_relay_restrictions=permit_mynetworks,reject_unauth_destination/' /etc/postfix/master.cf
     postfix check
