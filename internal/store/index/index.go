@@ -166,11 +166,20 @@ var letterSets = func() (t [32]uint32) {
 	return t
 }()
 
-// letterBits returns the record bits for a file name's system flag letters.
-func letterBits(name []byte) uint16 {
+// letterBits returns the record bits for a file name's system flag letters (those after
+// ":2,", as info). It takes a string or bytes as they are, since a rebuild calls it for every
+// message: converting would copy each name.
+func letterBits[T string | []byte](name T) uint16 {
 	b := uint16(bitLetters)
-	for _, c := range info(name) {
-		if k := strings.IndexByte(sysLetters, c); k >= 0 {
+	i := 0
+	for i < len(name) && name[i] != ':' {
+		i++
+	}
+	if i+2 >= len(name) || name[i+1] != '2' || name[i+2] != ',' {
+		return b
+	}
+	for i += 3; i < len(name); i++ {
+		if k := strings.IndexByte(sysLetters, name[i]); k >= 0 {
 			b |= 1 << (letterShift + k)
 		}
 	}
@@ -536,7 +545,7 @@ func (ix *Index) encode(e Entry) rec {
 		name = name[:math.MaxUint16]
 	}
 	r.nameOff, r.nameLen = uint32(len(ix.extra)), uint16(len(name))
-	r.bits |= bitExtra | letterBits([]byte(name))
+	r.bits |= bitExtra | letterBits(name)
 	ix.extra = append(ix.extra, name...)
 	r.kw = ix.kwSet(e.Keywords)
 	return r
@@ -707,6 +716,23 @@ func (ix *Index) appendExtension(b []byte) []byte {
 	return b
 }
 
+// Snapshot returns a copy of ix that Encode may be called on from another goroutine while
+// the owner goes on using and changing ix (a save in the background). The records, which
+// the owner changes in place, are copied (4 MB for 100,000 messages, against 6.7 MB encoded
+// and written); the rest is shared, since the owner only appends to it (names, keyword sets,
+// the expunge log: the snapshot reads below its own length) or replaces it (the file's
+// contents, read only).
+func (ix *Index) Snapshot() *Index {
+	s := *ix
+	s.recs = slices.Clone(ix.recs)
+	s.extra = ix.extra[:len(ix.extra):len(ix.extra)]
+	s.kwSets = ix.kwSets[:len(ix.kwSets):len(ix.kwSets)]
+	s.kwNames = ix.kwNames[:len(ix.kwNames):len(ix.kwNames)]
+	s.Expunges = ix.Expunges[:len(ix.Expunges):len(ix.Expunges)]
+	s.kwIdx = nil // built on demand by kwSet, which Encode does not call
+	return &s
+}
+
 // Encode returns the index in its file format (names and keyword sets compacted).
 func (ix *Index) Encode() []byte {
 	le := binary.LittleEndian
@@ -796,8 +822,8 @@ func (ix *Index) Encode() []byte {
 	return b
 }
 
-// Save writes the index into the folder directory dir atomically: a unique file in dir/tmp,
-// fsync, rename over FileName, fsync dir. seq makes the temporary name unique in the process.
+// Save writes the index into the folder directory dir atomically: a unique file in dir/tmp
+// renamed over FileName. seq makes the temporary name unique in the process.
 func (ix *Index) Save(dir string, seq *atomic.Uint64) error {
 	return WriteFile(dir, ix.Encode(), seq)
 }
@@ -805,6 +831,15 @@ func (ix *Index) Save(dir string, seq *atomic.Uint64) error {
 // WriteFile saves data made by Encode as the index of the folder directory dir, as Save.
 // Load keeps what it wrote (load.go), so the next view of the folder reads nothing; data must
 // not be changed afterwards.
+//
+// Neither the file nor the directory is fsynced: the index is a cache of what the Maildir,
+// courierimapuiddb and courierimapkeywords hold, and each of a crash's outcomes is one Load
+// and Refresh handle already. The rename lost: the older index, whose stamps no longer match
+// the folder, is brought in step by a rescan (messages gone since are logged as expunged then,
+// with new mod-sequences). The rename kept but the data not (an empty or torn file): the
+// checksums fail and the index is rebuilt. Mod-sequences start from the clock, so those
+// handed out after a lost save still grow. An fsync here would only make a first open, or
+// the Close that waits for the save, wait for the disk.
 func WriteFile(dir string, data []byte, seq *atomic.Uint64) error {
 	host, _ := os.Hostname()
 	host = strings.NewReplacer("/", `\057`, ":", `\072`).Replace(host)
@@ -815,9 +850,6 @@ func WriteFile(dir string, data []byte, seq *atomic.Uint64) error {
 		return fmt.Errorf("index: save: %w", err)
 	}
 	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
 	p := filepath.Join(dir, FileName)
 	if err == nil {
 		err = os.Rename(tmp, p)
@@ -835,14 +867,6 @@ func WriteFile(dir string, data []byte, seq *atomic.Uint64) error {
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("index: save %s: %w", dir, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("index: save: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("index: save: fsync %s: %w", dir, err)
 	}
 	return nil
 }

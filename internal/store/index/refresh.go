@@ -121,7 +121,7 @@ func (ix *Index) Refresh(f *maildir.Folder, force bool, now time.Time) (*Delta, 
 			}
 			out = append(out, ix.encode(e))
 			d.New = append(d.New, m.UID)
-			if recent[m.Base()] {
+			if len(recent) > 0 && recent[m.Base()] {
 				d.Recent = append(d.Recent, m.UID)
 			}
 			j++
@@ -218,7 +218,7 @@ func (ix *Index) refreshKeywords(dir string, ms func() uint64) ([]uint32, error)
 // setName points r at a new file name.
 func (ix *Index) setName(r *rec, name string, inNew bool) {
 	r.nameOff, r.nameLen = uint32(len(ix.extra)), uint16(len(name))
-	r.bits = bitExtra | letterBits([]byte(name))
+	r.bits = bitExtra | letterBits(name)
 	if inNew {
 		r.bits |= bitNew
 	}

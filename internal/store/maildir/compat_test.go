@@ -189,3 +189,51 @@ func TestCompatCourierThenOurs(t *testing.T) {
 		t.Fatalf("we see %v, imapd %v", ourView(s), theirs)
 	}
 }
+
+// uiddbEntries returns the entries of a courierimapuiddb file ("uid name" lines), without the
+// header (whose UIDVALIDITY differs between two databases made at different times).
+func uiddbEntries(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, UIDDBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(b), "\n")
+	return rest
+}
+
+// The first open of a folder numbers its messages as Courier's imapd does: by the number each
+// name starts with, however many digits, then by name; new/ and cur/ together.
+func TestCompatNewOrder(t *testing.T) {
+	env := refEnv(t)
+	base := t.TempDir()
+	names := []string{"1000000000.b", "999999999.z", "1000000000.a", "12.x", "x.nodigits", "1000000000.a2", "1600000000.M5P1.h,S=14", "1600000000.M40P1.h,S=14"}
+	var dirs []string
+	for _, d := range []string{"theirs", "ours"} {
+		dir := filepath.Join(base, d)
+		if err := Create(dir, Private, false); err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range names {
+			sub, name := Cur, n+InfoSep
+			if i%3 == 0 {
+				sub, name = New, n
+			}
+			if err := os.WriteFile(filepath.Join(dir, sub, name), []byte("Subject: x\n\nx\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dirs = append(dirs, dir)
+	}
+	runRef(t, env, env["REF_IMAPD"], dirs[0], "a SELECT INBOX\r\nb LOGOUT\r\n")
+	m, err := Open(dirs[1], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Inbox().Sync(nil); err != nil {
+		t.Fatal(err)
+	}
+	if theirs, ours := uiddbEntries(t, dirs[0]), uiddbEntries(t, dirs[1]); theirs != ours {
+		t.Fatalf("imapd numbered\n%s\nwe numbered\n%s", theirs, ours)
+	}
+}

@@ -300,5 +300,5 @@ func (m *Maildir) writeSubscriptions(names []string) error {
 		}
 		b.WriteString(n + "\n")
 	}
-	return writeAtomic(m.path, SubscriptionsFile, []byte(b.String()), 0o644, m.now(), m.host)
+	return writeAtomic(m.path, SubscriptionsFile, []byte(b.String()), 0o644, m.now(), m.host, true)
 }

@@ -20,7 +20,10 @@
 //     serialise UID assignment with flock on the file "imapuid.lock" in the folder
 //     (a name Courier ignores), so a UID is never handed out twice by us. Courier's imapd does
 //     not take that lock; like Courier we rely on the rename being atomic and on imapd
-//     re-reading the file.
+//     re-reading the file. Every rewrite that keeps the UIDVALIDITY is fsynced (file and
+//     folder) before the UIDs are used; only a database started over with a new
+//     UIDVALIDITY is not (Courier fsyncs none), since losing it only loses a numbering that
+//     the next one replaces (see Folder.Sync).
 //
 // The package holds no package-level mutable state; a *Maildir may be used from several
 // goroutines at once.

@@ -14,8 +14,9 @@ import (
 const direntBuf = 256 << 10
 
 // listNames returns the names in dir that do not start with "." (unsorted). It reads the
-// directory with getdents64 into one buffer and copies every name into one arena, which is
-// converted to a single string the names are cut from: no allocation per name.
+// directory with getdents64 into one buffer and copies every name into one arena, a
+// strings.Builder whose string the names are cut from: no allocation per name, and the
+// names are copied once.
 func listNames(dir string) ([]string, error) {
 	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
 	if err != nil {
@@ -30,7 +31,8 @@ func listNames(dir string) ([]string, error) {
 		hint = int(st.Size)
 	}
 	buf := make([]byte, min(direntBuf, hint))
-	arena := make([]byte, 0, hint)
+	var arena strings.Builder
+	arena.Grow(hint)
 	count := 0
 	for {
 		n, err := syscall.Getdents(fd, buf)
@@ -57,12 +59,12 @@ func listNames(dir string) ([]string, error) {
 			if len(name) == 0 || name[0] == '.' || allZero(ino) {
 				continue
 			}
-			arena = append(arena, name...)
-			arena = append(arena, 0) // names never hold NUL
+			arena.Write(name)
+			arena.WriteByte(0) // names never hold NUL
 			count++
 		}
 	}
-	all := string(arena)
+	all := arena.String()
 	out := make([]string, count)
 	for i := range out {
 		e := strings.IndexByte(all, 0)

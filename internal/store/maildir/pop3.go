@@ -104,5 +104,5 @@ func (l *POP3SizeList) Bytes() []byte {
 
 // WritePOP3SizeList replaces the file of maildir dir atomically.
 func WritePOP3SizeList(dir string, l *POP3SizeList, now time.Time) error {
-	return writeAtomic(dir, POP3SizeListFile, l.Bytes(), 0o644, now, HostName())
+	return writeAtomic(dir, POP3SizeListFile, l.Bytes(), 0o644, now, HostName(), true)
 }

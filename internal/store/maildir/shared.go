@@ -154,7 +154,7 @@ func writeSharedFile(md string, b []byte) error {
 		// not a maildir with tmp/: write in place
 		return os.WriteFile(filepath.Join(md, SharedMaildirsFile), b, 0o644)
 	}
-	return writeAtomic(md, SharedMaildirsFile, b, 0o644, time.Now(), HostName())
+	return writeAtomic(md, SharedMaildirsFile, b, 0o644, time.Now(), HostName(), true)
 }
 
 // SharedCache returns the cache directory of shared folder folderDir (".W") of the sharable

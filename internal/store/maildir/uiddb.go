@@ -250,14 +250,16 @@ type SyncOptions struct {
 
 // Sync brings the folder's UID database up to date the way Courier-IMAP does on SELECT: it
 // moves new/ to cur/, keeps the UIDs of known messages, gives messages it has not seen the
-// next UIDs in name order, forgets messages that are gone, and rewrites the file atomically
-// if anything changed. A missing or corrupt database is started over with UIDVALIDITY = now
-// minus 10^9 and UIDs from 1. The whole is done under an flock on UIDLockFile, so concurrent
-// Syncs of our processes never hand out a UID twice.
+// next UIDs in Courier's order (see sortNew), forgets messages that are gone, and rewrites
+// the file atomically if anything changed. A missing or corrupt database is started over with
+// UIDVALIDITY = now minus 10^9 and UIDs from 1. The whole is done under an flock on
+// UIDLockFile, so concurrent Syncs of our processes never hand out a UID twice.
 //
 // Cost, for a folder of n messages: one getdents pass over new/ and cur/ (no stat), one read
-// of courierimapuiddb, one map lookup per message; sorting only of the messages that get a
-// UID and of the result by UID.
+// of courierimapuiddb, one map lookup per message; sorting (by integer keys) only of the
+// messages that get a UID, and of the result by UID when both kinds are present; the new
+// file is built in one buffer. A database that was started over is written without fsync
+// (why that is safe: at the write).
 func (f *Folder) Sync(opt *SyncOptions) (*Snapshot, error) {
 	unlock, err := lockFile(filepath.Join(f.path, UIDLockFile))
 	if err != nil {
@@ -283,27 +285,27 @@ func (f *Folder) Sync(opt *SyncOptions) (*Snapshot, error) {
 	}
 	snap.Complete = complete
 	db, err := ReadUIDDB(f.path)
-	dirty := false
+	dirty, startOver := false, false
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrCorruptUIDDB) {
 			return nil, err
 		}
 		// raw empty, not nil: the new lines alone make the file
-		db = &UIDDB{UIDValidity: uint32(f.m.now().Unix() - imapEpoch), NextUID: 1, UIDs: make(map[string]uint32, len(msgs)), raw: []byte{}}
-		dirty = true
+		db = &UIDDB{UIDValidity: uint32(f.m.now().Unix() - imapEpoch), NextUID: 1, UIDs: map[string]uint32{}, raw: []byte{}}
+		dirty, startOver = true, true
 	}
 	// A base in both new/ and cur/ (someone's rename seen half-done) counts once; new/ is
 	// listed first and usually small, so only its bases are remembered.
 	var inNew map[string]bool
 	snap.Messages = make([]UIDMessage, 0, len(msgs))
-	type freshMsg struct {
-		base string
-		m    Message
+	var fresh []newKey
+	if len(db.UIDs) == 0 {
+		fresh = make([]newKey, 0, len(msgs)) // every message gets a UID: a first open
 	}
-	var fresh []freshMsg
 	present := make([]uint64, db.NextUID/64+1) // bit per UID matched
-	matched := 0
-	for _, m := range msgs {
+	matched, freshBytes := 0, 0
+	for k := range msgs {
+		m := &msgs[k]
 		b := m.Base()
 		if m.Sub == New {
 			if inNew == nil {
@@ -322,31 +324,99 @@ func (f *Folder) Sync(opt *SyncOptions) (*Snapshot, error) {
 			}
 			present[uid/64] |= 1 << (uid % 64)
 			matched++
-			snap.Messages = append(snap.Messages, UIDMessage{uid, m})
+			snap.Messages = append(snap.Messages, UIDMessage{uid, *m})
 		} else {
-			fresh = append(fresh, freshMsg{b, m})
+			fresh = append(fresh, newKey{num: leadingNumber(b), pos: uint32(k), blen: uint32(len(b))})
+			freshBytes += len(m.Name)
 		}
 	}
-	if complete && matched < len(db.UIDs) {
-		for n, u := range db.UIDs {
-			if present[u/64]&(1<<(u%64)) == 0 {
-				delete(db.UIDs, n)
-				dirty = true
+	removed := complete && matched < len(db.UIDs)
+	// out is the new file, when there is one to write, while db.raw holds the entries in
+	// UID order (as Courier writes them): room for the header, then the entries kept, then
+	// the new ones. Otherwise the file is formatted again from db.UIDs.
+	var out []byte
+	if db.raw != nil && (dirty || removed || len(fresh) > 0) {
+		rest := db.raw[db.body:]
+		size := uidHeadRoom + len(rest) + 1
+		for _, k := range fresh {
+			size += int(k.blen) + 12
+		}
+		out = make([]byte, uidHeadRoom, size)
+		if removed {
+			out = keepEntries(out, rest, present)
+		} else {
+			out = append(out, rest...)
+			if len(rest) > 0 && rest[len(rest)-1] != '\n' {
+				out = append(out, '\n')
 			}
 		}
-		db.raw = nil // entries removed: format again
 	}
-	slices.SortFunc(fresh, func(a, b freshMsg) int { return strings.Compare(a.base, b.base) })
-	var added []byte
-	if db.raw != nil {
-		added = make([]byte, 0, len(fresh)*80)
-	}
-	for _, m := range fresh {
-		snap.Messages = append(snap.Messages, UIDMessage{db.add(m.base, &added), m.m})
+	if removed {
+		if out == nil {
+			for n, u := range db.UIDs {
+				if present[u/64]&(1<<(u%64)) == 0 {
+					delete(db.UIDs, n)
+				}
+			}
+		}
 		dirty = true
 	}
+	sortNew(fresh, msgs)
+	// Sorted, the names are read in an order unrelated to where they lie in memory, one cache
+	// miss each: when most messages are new (a first open), they are copied in UID order
+	// into one string while being read here, so the caller's pass over them (the index
+	// rebuilt) reads memory in order.
+	var names strings.Builder
+	repack := len(fresh) >= 1024 && len(fresh) > len(msgs)/2
+	if repack {
+		names.Grow(freshBytes)
+	}
+	first := len(snap.Messages)
+	for _, k := range fresh {
+		m := msgs[k.pos]
+		b := m.Name[:k.blen]
+		var u uint32
+		if out != nil {
+			// db.UIDs is not updated: only the file is written from here
+			u = db.NextUID
+			db.NextUID++
+			out = appendEntry(out, u, b)
+		} else {
+			u = db.add(b, nil)
+		}
+		if repack {
+			names.WriteString(m.Name)
+		}
+		snap.Messages = append(snap.Messages, UIDMessage{u, m})
+		dirty = true
+	}
+	if repack {
+		all := names.String()
+		for i := first; i < len(snap.Messages); i++ {
+			n := len(snap.Messages[i].Name)
+			snap.Messages[i].Name, all = all[:n], all[n:]
+		}
+	}
 	if dirty {
-		if err := writeAtomic(f.path, UIDDBFile, db.bytesAfterAdd(added), 0o644, f.m.now(), f.m.host); err != nil {
+		var data []byte
+		if out != nil {
+			head := db.appendHeader(make([]byte, 0, uidHeadRoom))
+			data = out[uidHeadRoom-len(head):]
+			copy(data, head)
+		} else {
+			data = db.Bytes()
+		}
+		// A database started over (missing or corrupt: a new UIDVALIDITY) is not fsynced.
+		// Courier's imapd never fsyncs it at all. Losing it in a crash only loses a
+		// numbering nobody can reuse: the next Sync finds no (or a torn, hence corrupt)
+		// file and starts over again with UIDVALIDITY = the time then, later than this one,
+		// so clients discard what they cached under this one (RFC 3501 §2.3.1.1); a rename
+		// that survives with its data lost reads as corrupt the same way. Anything later
+		// written under this UIDVALIDITY (new UIDs, removals) is fsynced, file and folder,
+		// which makes this file durable too. Those must be: reverting to an older file would
+		// give a message that comes back (moved out and back) its old UID, or a new message
+		// a UID already handed out.
+		if err := writeAtomic(f.path, UIDDBFile, data, 0o644, f.m.now(), f.m.host, !startOver); err != nil {
 			return nil, err
 		}
 		snap.Wrote = true
@@ -354,6 +424,117 @@ func (f *Folder) Sync(opt *SyncOptions) (*Snapshot, error) {
 	sortByUID(snap.Messages)
 	snap.UIDValidity, snap.NextUID = db.UIDValidity, db.NextUID
 	return snap, nil
+}
+
+// uidHeadRoom is the longest first line of courierimapuiddb ("1 " and two uint32 values):
+// the new file is built after that much room and its header put last, right before the
+// entries, so the entries are not copied again.
+const uidHeadRoom = len("1 4294967295 4294967295\n")
+
+// keepEntries appends to out the lines of a database's entries (in UID order, one per UID)
+// whose UID is marked in present.
+func keepEntries(out, entries []byte, present []uint64) []byte {
+	for len(entries) > 0 {
+		l := entries
+		if i := bytes.IndexByte(entries, '\n'); i >= 0 {
+			l, entries = entries[:i+1], entries[i+1:]
+		} else {
+			entries = nil
+		}
+		sp := bytes.IndexByte(l, ' ')
+		if sp < 0 {
+			continue
+		}
+		u, ok := parseUint(l[:sp])
+		if !ok || uint64(u/64) >= uint64(len(present)) || present[u/64]&(1<<(u%64)) == 0 {
+			continue
+		}
+		out = append(out, l...)
+		if l[len(l)-1] != '\n' {
+			out = append(out, '\n')
+		}
+	}
+	return out
+}
+
+// newKey is a message that gets a UID, as sorted by sortNew: pointer-free, so sorting moves
+// 16 bytes per swap and the garbage collector has nothing to scan.
+type newKey struct {
+	num  int64  // leadingNumber of the name
+	pos  uint32 // index in the listing
+	blen uint32 // length of the base name
+}
+
+// sortNew sorts the messages that get UIDs in Courier-IMAP's order: by the number the name
+// starts with (its delivery time, read as C's atol reads it), then byte by byte.
+//
+// Names rarely share a second in a big folder, so the order is mostly that of the numbers:
+// when they and the positions fit in 32 bits each (always, for delivery times before 2106
+// and folders of fewer than 4 billion messages), both are packed in one uint64 and sorted as
+// integers, in about half the time a comparison function takes; only runs of equal numbers
+// are then sorted by name.
+func sortNew(keys []newKey, msgs []Message) {
+	byName := func(a, b newKey) int {
+		return strings.Compare(msgs[a.pos].Name[:a.blen], msgs[b.pos].Name[:b.blen])
+	}
+	packable := uint64(len(keys)) <= math.MaxUint32
+	for _, k := range keys {
+		if k.num < 0 || k.num > math.MaxUint32 {
+			packable = false
+			break
+		}
+	}
+	if !packable {
+		slices.SortFunc(keys, func(a, b newKey) int {
+			if c := cmp.Compare(a.num, b.num); c != 0 {
+				return c
+			}
+			return byName(a, b)
+		})
+		return
+	}
+	packed := make([]uint64, len(keys))
+	for i, k := range keys {
+		packed[i] = uint64(k.num)<<32 | uint64(i)
+	}
+	slices.Sort(packed)
+	sorted := make([]newKey, len(keys))
+	for i, p := range packed {
+		sorted[i] = keys[uint32(p)]
+	}
+	for i := 0; i < len(sorted); {
+		j := i + 1
+		for j < len(sorted) && sorted[j].num == sorted[i].num {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(sorted[i:j], byName)
+		}
+		i = j
+	}
+	copy(keys, sorted)
+}
+
+// leadingNumber returns the decimal number s starts with, optionally signed, as C's atol
+// reads it (0 when there is none; saturated instead of overflowing).
+func leadingNumber(s string) int64 {
+	i, neg := 0, false
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		neg = s[i] == '-'
+		i++
+	}
+	var n uint64
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		if n > (math.MaxInt64-9)/10 {
+			n = math.MaxInt64 // saturated: stays there
+			continue
+		}
+		n = n*10 + uint64(s[i]-'0')
+	}
+	if neg {
+		return -int64(n)
+	}
+	return int64(n)
 }
 
 // sortByUID sorts messages by UID: it sorts (UID, position) keys, cheaper to move than the
@@ -467,7 +648,7 @@ func (f *Folder) AssignUIDs(bases []string) (uidValidity uint32, uids []uint32, 
 			unlock()
 			return f.assignBySync(bases)
 		}
-		if err := writeAtomic(f.path, UIDDBFile, db.bytesAfterAdd(added), 0o644, f.m.now(), f.m.host); err != nil {
+		if err := writeAtomic(f.path, UIDDBFile, db.bytesAfterAdd(added), 0o644, f.m.now(), f.m.host, true); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -564,8 +745,9 @@ func lockFile(path string) (func(), error) {
 }
 
 // writeAtomic writes data to dir/name through a unique file in dir/tmp: write, fsync,
-// rename, fsync the directory.
-func writeAtomic(dir, name string, data []byte, perm fs.FileMode, now time.Time, host string) error {
+// rename, fsync the directory. With durable false neither fsync is done: the caller has
+// made sure that losing the new file in a crash, or finding it empty or torn, is harmless.
+func writeAtomic(dir, name string, data []byte, perm fs.FileMode, now time.Time, host string, durable bool) error {
 	var (
 		tmp string
 		fh  *os.File
@@ -582,7 +764,7 @@ func writeAtomic(dir, name string, data []byte, perm fs.FileMode, now time.Time,
 		}
 	}
 	_, err = fh.Write(data)
-	if err == nil {
+	if err == nil && durable {
 		err = fh.Sync()
 	}
 	if cerr := fh.Close(); err == nil {
@@ -594,6 +776,9 @@ func writeAtomic(dir, name string, data []byte, perm fs.FileMode, now time.Time,
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("maildir: write %s: %w", name, err)
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(dir)
 }

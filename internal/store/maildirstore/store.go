@@ -9,7 +9,7 @@
 //   - Durability: deliveries write in tmp/, fsync, link into cur/ and fsync cur/ before the
 //     call returns; flag renames and expunges fsync cur/ before returning; courierimapuiddb is
 //     replaced atomically. The index is a cache, saved on Close (and in the background after a
-//     rescan), so losing it loses nothing.
+//     rescan) without fsync, since losing it, or finding it torn, loses nothing.
 //   - UIDs: assigned only under the folder's UID lock (maildir.Folder.AssignUIDs / Sync) and
 //     written to courierimapuiddb, so Courier's imapd sees the same UIDs.
 //   - Change tracking: the open views' folders (new/, cur/, courierimapkeywords/) are watched
