@@ -48,7 +48,7 @@ type Options struct {
 // ParseArgs reads mailbot's options. Options taking a value accept "-tX" and "-t X", except
 // -f, whose address must be attached ("-f" alone takes the SENDER variable, through getenv).
 func ParseArgs(args []string, getenv func(string) string) (*Options, error) {
-	o := &Options{Days: 1, Charset: "UTF-8", Format: "reply", Salutation: "%F writes:"}
+	o := &Options{Days: 1, Charset: localeCharset(getenv), Format: "reply", Salutation: "%F writes:"}
 	i := 0
 	for ; i < len(args); i++ {
 		s := args[i]
@@ -269,10 +269,10 @@ func Build(o *Options, msgData []byte, getenv func(string) string, now time.Time
 		}
 		b.WriteString("\n")
 	}
+	// Courier's mailbot ends the reply with two newlines after the text as it stands,
+	// whether or not the text ends with one; the replies are compared byte for byte.
 	b.Write(text)
-	if len(text) > 0 && text[len(text)-1] != '\n' {
-		b.WriteByte('\n')
-	}
+	b.WriteString("\n\n")
 	return b.Bytes(), to, "", nil
 }
 
@@ -317,6 +317,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 		}
 	}
 	cmd := exec.Command(o.Command[0], o.Command[1:]...)
+	if errors.Is(cmd.Err, exec.ErrDot) {
+		// A mailer found through a relative PATH entry ("PATH=./bin:$PATH" in a recipe)
+		// runs, as execvp runs it for Courier's mailbot.
+		cmd.Err = nil
+	}
 	cmd.Stdin = bytes.NewReader(reply)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Run(); err != nil {
@@ -328,6 +333,30 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 		return ExitTempFail
 	}
 	return 0
+}
+
+// localeCharset is the default of -c: the character set of the locale mailbot runs in, taken
+// from the first of LC_ALL, LC_CTYPE and LANG that is set ("C.UTF-8" gives "UTF-8"), and
+// US-ASCII for the C locale or a locale name without a codeset, as Courier's mailbot says.
+func localeCharset(getenv func(string) string) string {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	loc := ""
+	for _, k := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
+		if loc = getenv(k); loc != "" {
+			break
+		}
+	}
+	_, cs, ok := strings.Cut(loc, ".")
+	cs, _, _ = strings.Cut(cs, "@")
+	if !ok || cs == "" {
+		return "US-ASCII"
+	}
+	if n := strings.ToLower(strings.ReplaceAll(cs, "-", "")); n == "utf8" {
+		return "UTF-8"
+	}
+	return strings.ToUpper(cs)
 }
 
 func lookupEnv(getenv func(string) string, name string) (string, bool) {

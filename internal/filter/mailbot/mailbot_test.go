@@ -48,7 +48,7 @@ func TestReplySentThroughProgram(t *testing.T) {
 	out, _ := os.ReadFile(filepath.Join(dir, "out"))
 	want := "From: bob@example.org\nPrecedence: junk\nAuto-Submitted: auto-replied\nTo: Alice <alice@example.com>\n" +
 		"References: <abc@x>\nIn-Reply-To: <abc@x>\nSubject: Away\nMime-Version: 1.0\n" +
-		"Content-Type: text/plain; format=flowed; delsp=yes; charset=\"UTF-8\"\nContent-Transfer-Encoding: 8bit\n\nI am away.\n"
+		"Content-Type: text/plain; format=flowed; delsp=yes; charset=\"US-ASCII\"\nContent-Transfer-Encoding: 8bit\n\nI am away.\n\n\n"
 	if string(out) != want {
 		t.Fatalf("reply:\n%s\nwant:\n%s", out, want)
 	}
@@ -156,5 +156,37 @@ func TestUsageAndSendFailure(t *testing.T) {
 	}
 	if code, _ := run(t, sample, "-t", filepath.Join(dir, "missing"), bad); code != ExitTempFail {
 		t.Fatalf("missing template: code %d", code)
+	}
+}
+
+func TestMailbotLocaleCharset(t *testing.T) {
+	for vars, want := range map[[3]string]string{
+		{"", "", ""}:                  "US-ASCII",
+		{"C", "", "C.UTF-8"}:          "US-ASCII",
+		{"", "", "C.UTF-8"}:           "UTF-8",
+		{"", "en_US.utf8", "C"}:       "UTF-8",
+		{"", "", "de_DE.ISO-8859-1"}:  "ISO-8859-1",
+		{"", "", "sr_RS.UTF-8@latin"}: "UTF-8",
+	} {
+		got := localeCharset(env(map[string]string{"LC_ALL": vars[0], "LC_CTYPE": vars[1], "LANG": vars[2]}))
+		if got != want {
+			t.Errorf("%v: %s, want %s", vars, got, want)
+		}
+	}
+}
+
+func TestMailbotRelativeMailer(t *testing.T) {
+	dir, tmpl, _ := setup(t)
+	os.Mkdir(filepath.Join(dir, "bin"), 0o700)
+	os.WriteFile(filepath.Join(dir, "bin", "mailer"), []byte("#!/bin/sh\ncat >"+dir+"/relout\n"), 0o700)
+	wd, _ := os.Getwd()
+	t.Cleanup(func() { os.Chdir(wd) })
+	os.Chdir(dir)
+	t.Setenv("PATH", "./bin:"+os.Getenv("PATH"))
+	if code, _ := run(t, sample, "-t", tmpl, "mailer"); code != 0 {
+		t.Fatalf("code %d", code)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "relout")); err != nil || !strings.HasSuffix(string(b), "I am away.\n\n\n") {
+		t.Fatalf("%q %v", b, err)
 	}
 }

@@ -107,6 +107,13 @@ type (
 		name string
 		args []Expr
 	}
+	// assignExpr is NAME=expression written between parentheses or as a function argument,
+	// where Courier's grammar allows an assignment: its value is the text assigned.
+	assignExpr struct {
+		line  int
+		name  *textExpr
+		value Expr
+	}
 )
 
 func (e *textExpr) exprLine() int   { return e.line }
@@ -114,6 +121,7 @@ func (e *binaryExpr) exprLine() int { return e.line }
 func (e *unaryExpr) exprLine() int  { return e.line }
 func (e *matchExpr) exprLine() int  { return e.line }
 func (e *callExpr) exprLine() int   { return e.line }
+func (e *assignExpr) exprLine() int { return e.line }
 
 // Pattern is /Source/:Options,Weight1,Weight2 as written; Source is variable-substituted
 // each time the pattern runs.

@@ -91,6 +91,16 @@ func (in *Interp) deliverMaildir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("unable to deliver to maildir: %w", err)
 	}
+	if in.opts.QuotaWarnPercent >= 0 && in.opts.QuotaWarnFile != "" {
+		host := in.opts.Host
+		if host == "" {
+			host = maildir.HostName()
+		}
+		// The message is delivered: a warning that cannot be given is only logged.
+		if _, err := maildir.DeliverQuotaWarning(dir, in.opts.QuotaWarnPercent, in.path(in.opts.QuotaWarnFile), host, in.opts.Now()); err != nil {
+			in.opts.Logger.Warn("maildrop: quota warning not given", "maildir", dir, "err", err)
+		}
+	}
 	if kw := in.vars["KEYWORDS"]; kw != "" {
 		var list []string
 		for _, k := range strings.Split(kw, ",") {

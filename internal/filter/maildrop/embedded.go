@@ -55,6 +55,11 @@ func CheckEmbedded(p *Program) error {
 					return err
 				}
 			}
+		case *assignExpr:
+			if err := expr(x.name); err != nil {
+				return err
+			}
+			return expr(x.value)
 		}
 		return nil
 	}

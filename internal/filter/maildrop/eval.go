@@ -33,6 +33,17 @@ func (in *Interp) eval(x Expr) (string, error) {
 		return in.match(x)
 	case *callExpr:
 		return in.call(x)
+	case *assignExpr:
+		name, err := in.eval(x.name)
+		if err != nil {
+			return "", err
+		}
+		v, err := in.eval(x.value)
+		if err != nil {
+			return "", err
+		}
+		in.vars[name] = v
+		return v, nil
 	}
 	return "", fmt.Errorf("maildrop: unknown expression %T", x)
 }
@@ -263,7 +274,8 @@ func (in *Interp) subst(s string) string {
 	return b.String()
 }
 
-// compile returns the compiled form of a pattern after substitution.
+// compile returns the compiled form of a pattern after substitution, or nil (after saying
+// why on standard error) for a pattern that does not compile: it matches nothing.
 func (in *Interp) compile(p *Pattern, line int) (*regexp2.Regexp, error) {
 	src := in.subst(p.Source)
 	p.mu.Lock()
@@ -277,7 +289,10 @@ func (in *Interp) compile(p *Pattern, line int) (*regexp2.Regexp, error) {
 	}
 	re, err := compileShared(src, opt, in.opts.MatchTimeout)
 	if err != nil {
-		return nil, in.fatal(line, fmt.Errorf("bad pattern /%s/: %w", src, err))
+		// Courier's maildrop reports a pattern PCRE refuses and goes on as if it did not
+		// match: the filter file parsed, and its other rules still apply.
+		fmt.Fprintf(in.opts.Stderr, "Invalid regular expression /%s/: %v\n%s(%d): Syntax error in /pattern/.\n", src, err, in.file, line)
+		return nil, nil
 	}
 	if p.cache == nil || len(p.cache) > 64 {
 		p.cache = map[string]*regexp2.Regexp{}
@@ -313,9 +328,13 @@ func compileShared(src string, opt regexp2.RegexOptions, timeout time.Duration) 
 	if re != nil {
 		return re, nil
 	}
-	re, err := regexp2.Compile(src, opt)
+	tr, err := pcreToRegexp2(src)
 	if err != nil {
 		return nil, err
+	}
+	re, err = regexp2.Compile(tr, opt)
+	if err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
 	}
 	re.MatchTimeout = timeout
 	sharedRegexps.Lock()
@@ -375,6 +394,9 @@ func (in *Interp) match(m *matchExpr) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if re == nil {
+		return "0", nil
+	}
 	lines, err := in.subjectLines(m)
 	if err != nil {
 		return "", err
@@ -416,7 +438,7 @@ func (in *Interp) match(m *matchExpr) (string, error) {
 // or every match in each line of a text.
 func (in *Interp) foreachMatches(m *matchExpr) ([]string, error) {
 	re, err := in.compile(m.pat, m.line)
-	if err != nil {
+	if err != nil || re == nil {
 		return nil, err
 	}
 	lines, err := in.subjectLines(m)
@@ -595,7 +617,11 @@ func (in *Interp) lookup(c *callExpr, args []string) (string, error) {
 		if !strings.ContainsRune(opts, 'D') {
 			ro |= regexp2.IgnoreCase
 		}
-		re, err := regexp2.Compile(line, ro)
+		var re *regexp2.Regexp
+		tr, err := pcreToRegexp2(line)
+		if err == nil {
+			re, err = regexp2.Compile(tr, ro)
+		}
 		if err != nil {
 			return "", in.fatal(c.line, fmt.Errorf("lookup %s: bad pattern %q: %w", args[1], line, err))
 		}

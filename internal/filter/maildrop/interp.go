@@ -56,6 +56,12 @@ type Options struct {
 	// RCSDir is the maildroprcs directory: files included from it run without embedded
 	// mode's restrictions, after some variables get their initial values back.
 	RCSDir string
+	// QuotaWarnPercent and QuotaWarnFile are -w and -W: after each delivery to a maildir
+	// whose quota is at least that full, the warning message is put into it (at most once a
+	// day; see maildir.DeliverQuotaWarning). A negative percent disables the warning; the
+	// zero Options leave it off too, since QuotaWarnFile is empty then.
+	QuotaWarnPercent int
+	QuotaWarnFile    string
 }
 
 // ErrTimeout is wrapped by the error a run returns when a regular expression match or the

@@ -50,13 +50,11 @@ func (m *Message) Bytes() []byte { return m.data }
 // Size is the SIZE variable: the number of bytes.
 func (m *Message) Size() int { return len(m.data) }
 
-// Lines is the LINES variable: the number of lines.
+// Lines is the LINES variable: the number of newline characters. A last line without a
+// newline is not counted, as Courier's maildrop does not count it either (maildropfilter(7)
+// calls LINES an approximation).
 func (m *Message) Lines() int {
-	n := bytes.Count(m.data, []byte{'\n'})
-	if len(m.data) > 0 && m.data[len(m.data)-1] != '\n' {
-		n++
-	}
-	return n - m.added
+	return bytes.Count(m.data, []byte{'\n'}) - m.added
 }
 
 // HeaderValue returns the raw value of the first header field with this name (unfolded,

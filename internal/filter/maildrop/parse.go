@@ -245,7 +245,7 @@ func (p *parser) parenCond() (Expr, error) {
 	if !isOp(t, "(") {
 		return nil, p.errorf(t.line, "missing ( before condition")
 	}
-	x, err := p.expr()
+	x, err := p.innerExpr()
 	if err != nil {
 		return nil, err
 	}
@@ -357,6 +357,33 @@ func (p *parser) ifStmt(line int) (Stmt, bool, error) {
 }
 
 // Expressions, lowest precedence first: || && comparisons | & + - * / =~ unary.
+
+// innerExpr parses what stands between parentheses or as a function argument: an expression
+// or an assignment NAME=expression. Courier's grammar accepts an assignment there (the
+// GDBM vacation recipe of maildropex(7) tests "(prev_time=gdbmfetch($MATCH)) ne """), but
+// not elsewhere inside an expression: "X=1 + Q=2" and "B=C=4" stay syntax errors.
+func (p *parser) innerExpr() (Expr, error) {
+	t, err := p.peek()
+	if err != nil {
+		return nil, err
+	}
+	if t.kind == tText {
+		n, err := p.peekN(1)
+		if err != nil {
+			return nil, err
+		}
+		if isOp(n, "=") {
+			p.next()
+			p.next()
+			v, err := p.expr()
+			if err != nil {
+				return nil, err
+			}
+			return &assignExpr{line: t.line, name: &textExpr{line: t.line, parts: t.parts}, value: v}, nil
+		}
+	}
+	return p.expr()
+}
 
 func (p *parser) expr() (Expr, error) {
 	t, err := p.peek()
@@ -512,7 +539,7 @@ func (p *parser) primary() (Expr, error) {
 		return &textExpr{line: t.line, parts: t.parts}, nil
 	case tOp:
 		if t.op == "(" {
-			x, err := p.expr()
+			x, err := p.innerExpr()
 			if err != nil {
 				return nil, err
 			}
@@ -557,7 +584,7 @@ func (p *parser) call(t token, name string, n [2]int) (Expr, error) {
 		p.next()
 	} else {
 		for {
-			x, err := p.expr()
+			x, err := p.innerExpr()
 			if err != nil {
 				return nil, err
 			}

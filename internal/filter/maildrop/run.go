@@ -33,6 +33,8 @@ type Args struct {
 	FromSet      bool
 	Headers      []string // -A
 	Verbose      int      // -V
+	WarnPercent  int      // -w: quota warning threshold; -1 without -w
+	WarnFile     string   // -W: quota warning message
 	Rest         []string // $1, $2, ...
 }
 
@@ -40,7 +42,7 @@ type Args struct {
 // argument that is not an option is the filter file (unless -d or -M was given) and the
 // rest are $1, $2, ...
 func ParseArgs(args []string) (*Args, error) {
-	a := &Args{}
+	a := &Args{WarnPercent: -1}
 	i := 0
 	for ; i < len(args); i++ {
 		s := args[i]
@@ -70,8 +72,12 @@ func ParseArgs(args []string) (*Args, error) {
 			a.Verbose, _ = strconv.Atoi(val)
 		case 'A':
 			a.Headers = append(a.Headers, val)
-		case 'w', 'W', 'D', 't':
-			// quota warnings, Courier's -D uid/gid and Dovecot's socket: accepted, unused
+		case 'w':
+			a.WarnPercent = atoiC(val)
+		case 'W':
+			a.WarnFile = val
+		case 'D', 't':
+			// Courier's -D uid/gid and Dovecot's socket: accepted, unused
 		case 'a':
 		case 'm':
 			a.Embedded = true
@@ -272,9 +278,14 @@ func Main(inv *Invocation) int {
 	}
 	vars["FROM"] = from
 
+	warnFile := a.WarnFile
+	if warnFile == "" {
+		warnFile = filepath.Join(configDir, "quotawarnmsg")
+	}
 	in := New(msg, vars, Options{
 		Logger: log, Stdout: inv.Stdout, Stderr: inv.Stderr, Env: env, WorkDir: workDir,
 		Host: inv.Host, NoSync: inv.NoSync, Embedded: a.Embedded, RCSDir: filepath.Join(configDir, "maildroprcs"),
+		QuotaWarnPercent: a.WarnPercent, QuotaWarnFile: warnFile,
 	})
 	defer in.Close()
 
@@ -418,6 +429,12 @@ func returnPath(v string) string {
 		}
 	}
 	return v
+}
+
+// atoiC converts like C's atoi, as Courier reads -w: leading digits after an optional sign,
+// 0 when there are none.
+func atoiC(s string) int {
+	return int(numberPrefix(s))
 }
 
 // numberPrefix is C's atof on an exit code variable.
