@@ -66,25 +66,29 @@ func main() {
 	}
 	tSelect := time.Since(t1)
 
-	t2 := time.Now()
-	res, err := c.Cmd("FETCH 1:* (FLAGS)", true)
-	tFetch := time.Since(t2)
-	if err != nil {
-		fail(*label, err)
-	}
+	// The FETCH responses are counted as they come, not kept: keeping 100,000 lines cost
+	// this client more than the server's whole answer (measured against a server that sends
+	// a prepared answer in one write: 44-58 ms before, with the line handling of imapc
+	// made lighter too).
 	nf := 0
-	for _, l := range res.Untagged {
+	c.Untagged = func(l string) {
 		if strings.Contains(l, " FETCH ") {
 			nf++
 		}
 	}
+	t2 := time.Now()
+	_, err = c.Cmd("FETCH 1:* (FLAGS)", false)
+	tFetch := time.Since(t2)
+	c.Untagged = nil
+	if err != nil {
+		fail(*label, err)
+	}
 	if nf != exists {
 		checks = append(checks, fmt.Sprintf("fetch_lines!=exists(%d!=%d)", nf, exists))
 	}
-	res.Untagged = nil
 
 	t3 := time.Now()
-	res, err = c.Cmd("UID SEARCH HEADER "+imapc.Quote(*hdr)+" "+imapc.Quote(*text), true)
+	res, err := c.Cmd("UID SEARCH HEADER "+imapc.Quote(*hdr)+" "+imapc.Quote(*text), true)
 	tSearch := time.Since(t3)
 	if err != nil {
 		fail(*label, err)

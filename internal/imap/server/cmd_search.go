@@ -19,19 +19,26 @@ import (
 // content are read only when a key needs them.
 // withDates says whether internal dates are needed (they cost a stat per message).
 // withSizes says whether RFC822.SIZE is needed (it costs reading each message not yet
-// measured; the store keeps the sizes it measured).
-func (ss *session) searchMessages(withDates, withSizes bool) []*search.Message {
+// measured; the store keeps the sizes it measured). hl, when not nil, answers headers from
+// the header cache.
+func (ss *session) searchMessages(withDates, withSizes bool, hl *headerLookup) []*search.Message {
 	s := ss.sel
 	out := make([]*search.Message, len(s.msgs))
+	backing := make([]search.Message, len(s.msgs)) // one allocation, not one per message
 	for i := range s.msgs {
 		m := &s.msgs[i]
 		uid := m.UID
-		sm := &search.Message{
+		sm := &backing[i]
+		*sm = search.Message{
 			Seq: uint32(i + 1), UID: uint32(uid), Flags: m.Flags, Keywords: m.Keywords,
 			Recent: m.Recent, Size: m.Size,
 		}
 		mb := s.mb
-		sm.Header = func() ([]byte, error) { return readHeader(mb, uid) }
+		if hl != nil {
+			sm.Header = func() ([]byte, error) { return hl.header(mb, i, uid) }
+		} else {
+			sm.Header = func() ([]byte, error) { return readHeader(mb, uid) }
+		}
 		sm.Content = func() (io.ReaderAt, int64, error) {
 			c, err := mb.OpenMessage(uid)
 			if err != nil {
@@ -97,10 +104,14 @@ func usesOp(k *search.Key, ops ...search.Op) bool {
 	return false
 }
 
-// runSearch evaluates a program and returns the indexes of the matching messages.
+// runSearch evaluates a program and returns the view's messages and the matching ones. With
+// p.headerCache, the header cache may answer, and then the caller commits what the search
+// added to it (commitHeaders) once it has written the answer.
 func (ss *session) runSearch(p *searchProgram) ([]*search.Message, []*search.Message, error) {
+	hl := ss.headerLookup(p)
+	p.lookup = hl
 	all := ss.searchMessages(p.needsDates || usesOp(&p.key, search.Before, search.On, search.Since),
-		p.needsSizes || usesOp(&p.key, search.Larger, search.Smaller))
+		p.needsSizes || usesOp(&p.key, search.Larger, search.Smaller), hl)
 	m := search.NewMatcher(p.key, search.Options{Location: time.Local})
 	var hits []*search.Message
 	for _, msg := range all {
@@ -133,7 +144,11 @@ func (ss *session) cmdSearch(uid bool) *status {
 	if err := ss.r.End(); err != nil {
 		return wireErr(err)
 	}
+	// Only SEARCH: SORT and THREAD read the hits' headers again for their keys, which
+	// may name fields the cache does not keep.
+	p.headerCache = true
 	_, hits, err := ss.runSearch(p)
+	defer ss.commitHeaders(p.lookup)
 	if err != nil {
 		return no("", "SEARCH failed: "+err.Error())
 	}

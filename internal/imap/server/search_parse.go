@@ -19,6 +19,10 @@ type searchProgram struct {
 	needsDates bool
 	// needsSizes: SORT by SIZE needs RFC822.SIZE whatever the keys.
 	needsSizes bool
+	// headerCache: the header cache may answer the header keys (only SEARCH: see cmdSearch);
+	// lookup is runSearch's use of it.
+	headerCache bool
+	lookup      *headerLookup
 }
 
 // searchArgs reads [RETURN (...)] [CHARSET x] keys... up to the end of the command.

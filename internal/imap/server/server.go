@@ -35,6 +35,7 @@ import (
 	"courier/internal/auth"
 	"courier/internal/netx"
 	"courier/internal/store"
+	"courier/internal/store/hdrcache"
 )
 
 // Opener opens an account's mail store at the Maildir path.
@@ -84,6 +85,8 @@ type Server struct {
 	// Buffers of network sessions, lent while a session has input to handle (session.go):
 	// thousands of idle connections then share a few.
 	readers, writers sync.Pool
+	// headers is the process's header cache for SEARCH (hdrcache.go), shared by sessions.
+	headers *hdrcache.Cache
 }
 
 // New makes a server.
@@ -94,7 +97,7 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg}
+	s := &Server{cfg: cfg, headers: hdrcache.New(headerCacheBytes, cfg.Log)}
 	s.readers.New = func() any { return bufio.NewReaderSize(nil, readBufSize) }
 	s.writers.New = func() any { return bufio.NewWriterSize(nil, writeBufSize) }
 	return s

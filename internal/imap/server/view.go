@@ -83,32 +83,37 @@ var systemFlags = []struct {
 	{store.Deleted, `\Deleted`}, {store.Seen, `\Seen`},
 }
 
-// appendFlags appends a message's flag list "(\Seen \Recent kw)".
+// appendFlags appends a message's flag list "(\\Seen \\Recent kw)". It runs for every
+// message of FETCH 1:* (FLAGS): plain appends, no allocation.
 func appendFlags(b []byte, m *store.Message) []byte {
 	b = append(b, '(')
-	first := true
-	sp := func() {
-		if !first {
+	start := len(b)
+	add := func(b []byte, name string) []byte {
+		if len(b) > start {
 			b = append(b, ' ')
 		}
-		first = false
+		return append(b, name...)
 	}
-	for _, f := range []struct {
-		f    store.Flags
-		name string
-	}{{store.Answered, `\Answered`}, {store.Flagged, `\Flagged`}, {store.Deleted, `\Deleted`}, {store.Seen, `\Seen`}, {store.Draft, `\Draft`}} {
-		if m.Flags&f.f != 0 {
-			sp()
-			b = append(b, f.name...)
-		}
+	if m.Flags&store.Answered != 0 {
+		b = add(b, `\Answered`)
+	}
+	if m.Flags&store.Flagged != 0 {
+		b = add(b, `\Flagged`)
+	}
+	if m.Flags&store.Deleted != 0 {
+		b = add(b, `\Deleted`)
+	}
+	if m.Flags&store.Seen != 0 {
+		b = add(b, `\Seen`)
+	}
+	if m.Flags&store.Draft != 0 {
+		b = add(b, `\Draft`)
 	}
 	if m.Recent {
-		sp()
-		b = append(b, `\Recent`...)
+		b = add(b, `\Recent`)
 	}
 	for _, k := range m.Keywords {
-		sp()
-		b = append(b, k...)
+		b = add(b, k)
 	}
 	return append(b, ')')
 }
@@ -258,28 +263,44 @@ func (ss *session) applyExpunged(uids []store.UID) {
 // search in the view (sorted by UID): the cost is O(ranges × log messages + result), not
 // messages × ranges, whatever the client sends.
 func (ss *session) resolveSet(set wire.SeqSet, uid bool) []int {
+	var out []int
+	if !uid {
+		// as many as the ranges name within the view (they are disjoint once resolved)
+		n, total := int64(len(ss.sel.msgs)), int64(0)
+		for _, r := range set.Resolve(uint32(n)) {
+			if lo, hi := max(int64(r.Lo), 1), min(int64(r.Hi), n); hi >= lo {
+				total += hi - lo + 1
+			}
+		}
+		out = make([]int, 0, total)
+	}
+	ss.eachInSet(set, uid, func(i int) { out = append(out, i) })
+	return out
+}
+
+// eachInSet calls fn with the index of each message of the view the set names, in ascending
+// order, as resolveSet lists them, without making the list.
+func (ss *session) eachInSet(set wire.SeqSet, uid bool, fn func(i int)) {
 	s := ss.sel
 	n := len(s.msgs)
 	if n == 0 {
-		return nil
+		return
 	}
-	var out []int
 	if !uid {
 		for _, r := range set.Resolve(uint32(n)) {
 			lo, hi := int64(r.Lo), int64(r.Hi)
 			lo = max(lo, 1)
 			hi = min(hi, int64(n))
 			for i := lo; i <= hi; i++ {
-				out = append(out, int(i-1))
+				fn(int(i - 1))
 			}
 		}
-		return out
+		return
 	}
 	for _, r := range set.Resolve(uint32(s.msgs[n-1].UID)) {
 		i := sort.Search(n, func(i int) bool { return uint32(s.msgs[i].UID) >= r.Lo })
 		for ; i < n && uint32(s.msgs[i].UID) <= r.Hi; i++ {
-			out = append(out, i)
+			fn(i)
 		}
 	}
-	return out
 }
