@@ -296,6 +296,9 @@ func (d *dotRun) program(ctx context.Context, command string, dynamic bool) ([]b
 		if code, ok, err := d.maildropHook(ctx, command); ok {
 			return nil, code, err
 		}
+		if code, ok, err := d.deliverquotaHook(ctx, command); ok {
+			return nil, code, err
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.l.o.ProgramTimeout)
 	defer cancel()

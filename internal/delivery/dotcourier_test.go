@@ -288,3 +288,37 @@ func TestCompiledLists(t *testing.T) {
 		t.Errorf("bad line: %v", err)
 	}
 }
+
+// TestDeliverquotaInProcess: a "| deliverquota ./Maildir" line (Courier's way to get quota
+// warnings) runs our deliverquota in-process from the account's home; no deliverquota
+// program exists on the PATH, so a shell would have failed with 127.
+func TestDeliverquotaInProcess(t *testing.T) {
+	home := t.TempDir()
+	md := filepath.Join(home, "Maildir")
+	if err := maildir.Create(md, maildir.Private, true); err != nil {
+		t.Fatal(err)
+	}
+	acc := accounts{"u@x.test": {Address: "u@x.test", Home: home}}
+	l := NewLocal(LocalOptions{Auth: acc})
+	r := queue.Recipient{Addr: "u-dq@x.test", Local: true, Account: "u@x.test", Ext: "dq"}
+	if err := os.WriteFile(filepath.Join(home, ".courier-dq"), []byte("| deliverquota ./Maildir\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res := l.Deliver(context.Background(), queued(t, "Subject: dq\n\nbody\n", r), 0); res.Outcome != queue.Delivered {
+		t.Fatalf("deliverquota line: %v", res)
+	}
+	ents, _ := os.ReadDir(filepath.Join(md, "new"))
+	if len(ents) != 1 {
+		t.Fatalf("Maildir/new holds %d messages, want 1", len(ents))
+	}
+	if b, _ := os.ReadFile(filepath.Join(md, "new", ents[0].Name())); string(b) != "Subject: dq\n\nbody\n" {
+		t.Errorf("delivered %q", b)
+	}
+	// over quota: deliverquota exits 75, a temporary failure as Courier treats it
+	if err := os.WriteFile(filepath.Join(home, ".courier-dq"), []byte("| deliverquota ./Maildir 10S\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res := l.Deliver(context.Background(), queued(t, "Subject: big\n\n"+strings.Repeat("x", 100)+"\n", r), 0); res.Outcome != queue.Retry {
+		t.Fatalf("over quota: %v, want a retry", res)
+	}
+}

@@ -179,7 +179,7 @@ func (d *dotRun) maildropHook(ctx context.Context, command string) (code int, ha
 		return 0, false, nil
 	}
 	if cred := d.credential(); cred != nil {
-		code, err := d.execMaildrop(ctx, self, args, env, cred)
+		code, err := d.execTool(ctx, self, "maildrop", args, env, cred)
 		return code, true, err
 	}
 	in, err := d.open()
@@ -236,11 +236,17 @@ func (d *dotRun) maildropEnv() []string {
 	return e
 }
 
-// execMaildrop starts this binary as `courier maildrop ARGS` with the account's credential.
-func (d *dotRun) execMaildrop(ctx context.Context, self string, args, env []string, cred *syscall.Credential) (int, error) {
+// execTool starts one of our per-message tools (maildrop, deliverquota) with the
+// account's credential: the lean courier-mda beside this binary when it is there (a third
+// of the start-up), else `courier TOOL`.
+func (d *dotRun) execTool(ctx context.Context, self, tool string, args, env []string, cred *syscall.Credential) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.l.o.ProgramTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, self, append([]string{"maildrop"}, args...)...)
+	bin := self
+	if lean := filepath.Join(filepath.Dir(self), "courier-mda"); isExecutable(lean) {
+		bin = lean
+	}
+	cmd := exec.CommandContext(ctx, bin, append([]string{tool}, args...)...)
 	cmd.Dir = d.home
 	if st, err := os.Stat(d.home); err != nil || !st.IsDir() {
 		cmd.Dir = "/"
@@ -254,6 +260,7 @@ func (d *dotRun) execMaildrop(ctx context.Context, self string, args, env []stri
 	cmd.Stdin = in
 	var stderr limitedBuffer
 	stderr.max = maxMaildropStderr
+	cmd.Stdout = &stderr
 	cmd.Stderr = &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setsid: true}
 	cmd.WaitDelay = 5 * time.Second
@@ -261,18 +268,24 @@ func (d *dotRun) execMaildrop(ctx context.Context, self string, args, env []stri
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ctx.Err() != nil {
-			return 0, fmt.Errorf("maildrop timed out after %s", d.l.o.ProgramTimeout)
+			return 0, fmt.Errorf("%s timed out after %s", tool, d.l.o.ProgramTimeout)
 		}
 		if ee.ExitCode() < 0 {
-			return 0, fmt.Errorf("maildrop killed: %w", err)
+			return 0, fmt.Errorf("%s killed: %w", tool, err)
 		}
 		if ee.ExitCode() != 99 {
-			d.l.o.Log.Warn("delivery: maildrop", "id", d.m.ID, "exit", ee.ExitCode(), "stderr", string(bytes.TrimSpace(stderr.Bytes())))
+			d.l.o.Log.Warn("delivery: "+tool, "id", d.m.ID, "exit", ee.ExitCode(), "output", string(bytes.TrimSpace(stderr.Bytes())))
 		}
 		return ee.ExitCode(), nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("running %s maildrop: %w", self, err)
+		return 0, fmt.Errorf("running %s %s: %w", bin, tool, err)
 	}
 	return 0, nil
+}
+
+// isExecutable reports whether p is a regular file with an execute bit.
+func isExecutable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
 }

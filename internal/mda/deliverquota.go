@@ -41,7 +41,7 @@ func Deliverquota(e *Invocation) int {
 			continue
 		case args[i] == "-W" && i+1 < len(args):
 			i++
-			warnFile = args[i]
+			warnFile = e.path(args[i])
 			continue
 		}
 		break
@@ -50,7 +50,8 @@ func Deliverquota(e *Invocation) int {
 		fmt.Fprintln(e.Stderr, "Usage: deliverquota [-c] [-w percent] maildir")
 		return dqExitUsage
 	}
-	md := args[i]
+	name := args[i] // as given, for messages
+	md := e.path(name)
 	override := ""
 	if i+1 < len(args) {
 		override = args[i+1]
@@ -58,19 +59,19 @@ func Deliverquota(e *Invocation) int {
 	if create {
 		if _, err := os.Stat(md); errors.Is(err, fs.ErrNotExist) {
 			if err := maildir.Create(md, maildir.Private, true); err != nil && !errors.Is(err, fs.ErrExist) {
-				fmt.Fprintf(e.Stderr, "%s: %s\n", md, fsutil.Strerror(err))
+				fmt.Fprintf(e.Stderr, "%s: %s\n", name, fsutil.Strerror(err))
 				return dqExitFail
 			}
 		}
 	}
 	host := maildir.HostName()
-	_, err := maildir.DeliverTo(md, e.Stdin, &maildir.DeliverOptions{QuotaOverride: override, Host: host})
+	_, err := maildir.DeliverTo(md, e.Stdin, &maildir.DeliverOptions{QuotaOverride: override, Host: host, NoSync: e.NoSync})
 	if errors.Is(err, quota.ErrOverQuota) {
 		fmt.Fprintln(e.Stdout, "Mail quota exceeded.")
 		return dqExitFail
 	}
 	if err != nil {
-		fmt.Fprintf(e.Stderr, "%s: %s\n", md, fsutil.Strerror(err))
+		fmt.Fprintf(e.Stderr, "%s: %s\n", name, fsutil.Strerror(err))
 		return dqExitFail
 	}
 	if warnPercent >= 0 {

@@ -10,6 +10,7 @@ package mda
 import (
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"courier/internal/filter/maildrop"
@@ -25,6 +26,20 @@ type Invocation struct {
 	Stderr io.Writer
 	// Getenv returns an environment variable; nil means os.Getenv.
 	Getenv func(string) string
+	// Dir is the working directory relative paths start from; empty means the process's.
+	// Local delivery runs deliverquota in-process with the account's home here, where a
+	// process of its own would have started.
+	Dir string
+	// NoSync skips fsyncs (tests and benchmarks that say so only).
+	NoSync bool
+}
+
+// path resolves p against Dir.
+func (inv *Invocation) path(p string) string {
+	if inv.Dir == "" || p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(inv.Dir, p)
 }
 
 // Env returns the named environment variable.
