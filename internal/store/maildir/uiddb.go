@@ -125,7 +125,10 @@ func ParseUIDDB(b []byte) (*UIDDB, error) {
 		}
 		uid, ok := parseUint([]byte(l[:sp]))
 		name := l[sp+1:]
-		if !ok || uid == 0 || name == "" || strings.IndexByte(name, '/') >= 0 || strings.IndexByte(name, ':') >= 0 {
+		// An empty name is a message file called ":2,…" (nothing before the info part):
+		// Courier-IMAP writes "N " for it and reads it back, so must we, or every open would
+		// start over with a new UIDVALIDITY.
+		if !ok || uid == 0 || strings.IndexByte(name, '/') >= 0 || strings.IndexByte(name, ':') >= 0 {
 			return nil, ErrCorruptUIDDB
 		}
 		if ordered && uid <= last {

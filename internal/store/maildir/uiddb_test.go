@@ -150,3 +150,32 @@ func TestSortNew(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncEmptyBaseName: a message file called ":2,S" (nothing before the info part) gets a
+// UID like any other, and the database Courier's way ("N " with an empty name) reads back,
+// so a second open keeps the UIDVALIDITY instead of starting over.
+func TestSyncEmptyBaseName(t *testing.T) {
+	m := newMD(t)
+	in := m.Inbox()
+	putCur(t, in.Path(), "1600000001.M1P1.h")
+	if err := os.WriteFile(filepath.Join(in.Path(), Cur, InfoSep+"S"), []byte("Subject: odd\n\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s1, err := in.Sync(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := in.Sync(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s1.Messages) != 2 || s2.UIDValidity != s1.UIDValidity || len(s2.Messages) != 2 || s2.NextUID != s1.NextUID {
+		t.Fatalf("first %+v, second %+v: want the same two messages and UIDVALIDITY", s1, s2)
+	}
+	if _, err := ParseUIDDB([]byte("1 5 3\n1 \n2 x\n")); err != nil {
+		t.Fatalf("an empty name: %v", err)
+	}
+	if _, err := ParseUIDDB([]byte("1 5 3\n1\n")); err == nil {
+		t.Fatal("a line without a name field parsed")
+	}
+}
