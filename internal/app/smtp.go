@@ -35,6 +35,7 @@ import (
 type smtpCore struct {
 	chain    *auth.Chain
 	resolver *delivery.Resolver
+	filters  *server.Filters // localmailfilter(7): off while maildropfilter is absent
 	queue    *queue.Queue
 	pickup   *submit.Ingester // nil when the pickup directory could not be set up
 	control  net.Listener     // the control socket (control.go); nil when it could not be set up
@@ -102,6 +103,7 @@ func (a *App) smtpCoreFor() (*smtpCore, error) {
 	chain := a.AuthChain()
 	c := &smtpCore{chain: chain}
 	c.resolver = delivery.NewResolver(delivery.ResolverOptions{ConfigDir: a.cfg.Dir, Auth: chain, Log: a.log, Hostname: hostname})
+	c.filters = server.NewFilters(server.FilterOptions{ConfigDir: a.cfg.Dir, Auth: chain, Log: a.log.With("service", "localfilter")})
 	local := delivery.NewLocal(delivery.LocalOptions{Auth: chain, Log: a.log, ConfigDir: a.cfg.Dir,
 		DefaultDelivery: defaultDelivery(a.cfg.Dir), Forward: c.forward,
 		ProgramTimeout: controlDuration(a.cfg.Dir, "localtimeout", 0)})
@@ -132,14 +134,17 @@ func (a *App) newSMTPHandler(service string) netx.Handler {
 	core.users++
 	core.mu.Unlock()
 	srv := server.New(server.Options{
-		Service:    service,
-		Log:        a.log.With("service", service),
-		Settings:   func() server.Settings { return a.smtpSettings(service) },
-		Auth:       core.chain,
-		Throttle:   a.Throttle(),
-		Router:     core.resolver,
-		Queue:      server.QueueSpool{Q: core.queue},
-		OnShutdown: core.release,
+		Service:  service,
+		Log:      a.log.With("service", service),
+		Settings: func() server.Settings { return a.smtpSettings(service) },
+		Auth:     core.chain,
+		Throttle: a.Throttle(),
+		Router:   core.resolver,
+		// LocalFilter is set for every service, as Courier's submit runs the filters for
+		// any ESMTP message (enablefiltering lists esmtp by default).
+		LocalFilter: core.filters,
+		Queue:       server.QueueSpool{Q: core.queue},
+		OnShutdown:  core.release,
 	})
 	return &smtpHandler{Server: srv, core: core}
 }

@@ -22,11 +22,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"courier/internal/auth"
 	"courier/internal/filter/maildrop"
 	"courier/internal/store/maildir"
 )
@@ -288,4 +291,28 @@ func (d *dotRun) execTool(ctx context.Context, self, tool string, args, env []st
 func isExecutable(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
+}
+
+// MaildropArgs reports whether command (a program path, possibly with arguments) runs our
+// maildrop, as a "| maildrop" delivery line is recognised, and returns the arguments given
+// after the program name. path is the PATH used to find a bare name, self this binary. The
+// SMTP server's local mail filter (maildropfilter) uses it to run the filter in-process.
+func MaildropArgs(command, path, self string) ([]string, bool) {
+	return maildropArgs(command, path, self)
+}
+
+// AccountIDs returns the uid and gid of an account's own user: its system user's (USERNAME),
+// else its UID and GID. ok is false when there is none (no system user, or uid 0): such an
+// account has no credential of its own to run a program with.
+func AccountIDs(a *auth.Account) (uid, gid int, ok bool) {
+	if a.SysUser != "" {
+		u, err := user.Lookup(a.SysUser)
+		if err != nil {
+			return 0, 0, false
+		}
+		uid, err1 := strconv.Atoi(u.Uid)
+		gid, err2 := strconv.Atoi(u.Gid)
+		return uid, gid, err1 == nil && err2 == nil && uid != 0
+	}
+	return a.UID, a.GID, a.UID != 0
 }

@@ -41,7 +41,8 @@ func (ss *session) begin() (*builder, *wire.Reply) {
 		return nil, wire.R(451, "4.3.0", "Cannot queue the message now, try again later.")
 	}
 	b := &builder{w: w, maxHeader: ss.st.MaxHeader, inHeader: true,
-		addMsgID: ss.st.AddMessageID, addDate: ss.st.AddDate, host: ss.st.Hostname, now: env.Time}
+		addMsgID: ss.st.AddMessageID, addDate: ss.st.AddDate, host: ss.st.Hostname, now: env.Time,
+		tee: ss.teeBuffer()}
 	b.received(ss, env)
 	return b, nil
 }
@@ -108,6 +109,20 @@ func (ss *session) cmdData(arg string) bool {
 // finish commits the message and answers.
 func (ss *session) finish(b *builder) {
 	id := b.w.ID()
+	if b.tee != nil {
+		// The local content filters see the message as it is queued, before the final
+		// reply (localmailfilter(7)); a refusal throws the message away.
+		if b.inHeader {
+			b.endHeader()
+		}
+		if rep := ss.contentFilter(b.tee.Bytes()); rep != nil {
+			b.abort()
+			ss.reply(rep)
+			ss.resetTransaction()
+			return
+		}
+		b.tee = nil
+	}
 	if err := b.finish(); err != nil {
 		var r *wire.Reply
 		if errors.As(err, &r) {
@@ -269,6 +284,7 @@ type builder struct {
 	now       time.Time
 	size      int64
 	done      bool
+	tee       *bytes.Buffer // a copy of the message for the content filters; nil: none
 }
 
 // received writes the trace header (RFC 5321 section 4.4, RFC 3848).
@@ -288,6 +304,9 @@ func (b *builder) received(ss *session, env *queue.Envelope) {
 
 func (b *builder) write(p []byte) {
 	b.size += int64(len(p))
+	if b.tee != nil {
+		b.tee.Write(p)
+	}
 	_, _ = b.w.Write(p) // a write error is sticky and reported by Commit
 }
 

@@ -55,6 +55,11 @@ func (ss *session) cmdRcpt(arg string) {
 		ss.replyf(451, "4.3.0", "<%s>: temporary failure looking up the address, try again later.", addr)
 		return
 	}
+	rep, wantContent := ss.rcptFilter(addr, rs)
+	if rep != nil {
+		ss.reply(rep)
+		return
+	}
 	notify := strings.Join(r.Notify, ",")
 	for _, x := range rs {
 		x.Notify, x.ORCPT = notify, r.ORCPT
@@ -75,6 +80,9 @@ func (ss *session) cmdRcpt(arg string) {
 		}
 		if !dup {
 			ss.rcpts = append(ss.rcpts, x)
+			if wantContent {
+				ss.contentRcpts = append(ss.contentRcpts, x)
+			}
 		}
 	}
 	ss.rcptCount++

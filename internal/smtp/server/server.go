@@ -122,7 +122,10 @@ type Options struct {
 	Throttle *auth.Throttle
 	Router   Router
 	Queue    Spool
-	Now      func() time.Time
+	// LocalFilter runs the local recipients' mail filters (localmailfilter(7)); nil
+	// disables them.
+	LocalFilter LocalFilter
+	Now         func() time.Time
 	// OnShutdown runs once after Shutdown has waited for the sessions (the composition
 	// root closes the queue there).
 	OnShutdown func(ctx context.Context)

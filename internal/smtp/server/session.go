@@ -45,6 +45,11 @@ type session struct {
 	rcpts     []queue.Recipient
 	rcptCount int
 	bdat      *bdatState
+	// local mail filtering (localfilter.go): whether the recipients so far were all
+	// whitelisted (filterWhite) or all asked for the content filter (filterContent), and
+	// those that did
+	filterMode   int
+	contentRcpts []queue.Recipient
 
 	idle     atomic.Bool // waiting for a command (shutdown may interrupt)
 	stopping atomic.Bool
@@ -291,6 +296,8 @@ func (ss *session) resetTransaction() {
 	ss.mail = nil
 	ss.rcpts = nil
 	ss.rcptCount = 0
+	ss.filterMode = filterNone
+	ss.contentRcpts = nil
 	if ss.bdat != nil {
 		ss.bdat.abort()
 		ss.bdat = nil
