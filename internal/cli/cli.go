@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Env is what a tool runs with: its arguments (without the tool name), standard streams and
@@ -89,7 +91,52 @@ func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			f.Close()
 		}()
 	}
+	if stop, err := startContentionProfiles(); err != nil {
+		fmt.Fprintf(stderr, "courier: %v\n", err)
+		return 1
+	} else if stop != nil {
+		defer stop()
+	}
 	return run(argv, &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+}
+
+// startContentionProfiles starts the blocking and mutex profiles that COURIER_BLOCKPROFILE=FILE
+// and COURIER_MUTEXPROFILE=FILE ask for, like COURIER_CPUPROFILE for the whole run: the CPU
+// profile shows where time is spent running, these where goroutines wait (locks, channels,
+// as under many concurrent sessions). It returns the function that writes them, or nil.
+func startContentionProfiles() (stop func(), err error) {
+	type prof struct{ env, name string }
+	var want []prof
+	for _, p := range []prof{{"COURIER_BLOCKPROFILE", "block"}, {"COURIER_MUTEXPROFILE", "mutex"}} {
+		if os.Getenv(p.env) != "" {
+			want = append(want, p)
+		}
+	}
+	if len(want) == 0 {
+		return nil, nil
+	}
+	for _, p := range want {
+		// Check the file can be written now, not at the end of a long run.
+		f, err := os.Create(os.Getenv(p.env))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.env, err)
+		}
+		f.Close()
+		switch p.name {
+		case "block":
+			runtime.SetBlockProfileRate(int(time.Microsecond)) // every wait of 1 µs or more
+		case "mutex":
+			runtime.SetMutexProfileFraction(1)
+		}
+	}
+	return func() {
+		for _, p := range want {
+			if f, err := os.Create(os.Getenv(p.env)); err == nil {
+				_ = pprof.Lookup(p.name).WriteTo(f, 0)
+				f.Close()
+			}
+		}
+	}, nil
 }
 
 // Run runs a tool in-process with the given environment lookup; tests use it.

@@ -63,6 +63,16 @@ func (ss *session) cmdAppend(bool) *status {
 	if size == 0 {
 		return no("", "Empty message.")
 	}
+	if fa, ok := ss.st.(folderAppender); ok && !isSharedName(name) && !ss.isOutbox(name) {
+		appendTo, err := fa.AppendFolder(name)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return no("TRYCREATE", "Mailbox does not exist.")
+			}
+			return storeErr(err, "APPEND")
+		}
+		return ss.appendDirect(appendTo, name, opt)
+	}
 	mb, err := ss.open(name, "APPEND")
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -103,6 +113,63 @@ func (ss *session) cmdAppend(bool) *status {
 		return st
 	}
 	return ok("APPENDUID "+strconv.FormatUint(uint64(mb.Status().UIDValidity), 10)+" "+strconv.FormatUint(uint64(uid), 10), "APPEND Ok.")
+}
+
+// folderAppender is implemented by stores that can append to a folder without opening a
+// view of it (maildirstore.Store): a view costs loading and bringing up to date the folder's
+// index, which APPEND never looks at. The Outbox and shared folders still go through a view
+// (sending, access rights).
+type folderAppender interface {
+	// AppendFolder looks the folder up and returns the function that appends to it, which
+	// returns the folder's UIDVALIDITY and the new message's UID.
+	AppendFolder(name string) (func(io.Reader, store.AppendOptions) (uint32, store.UID, error), error)
+}
+
+// appendDirect is the rest of cmdAppend, from the literal on, through a folderAppender's
+// function. Its answers are those of the path through a view.
+func (ss *session) appendDirect(appendTo func(io.Reader, store.AppendOptions) (uint32, store.UID, error), name string, opt store.AppendOptions) *status {
+	rd, n, _, err := ss.r.LiteralReader(ss.set.AppendLimit)
+	if err != nil {
+		return wireErr(err)
+	}
+	lr := &countingReader{r: rd}
+	v, uid, aerr := appendTo(newLFReader(lr), opt)
+	// If the store stopped early, read the rest so the connection stays in step.
+	if _, err := io.Copy(io.Discard, rd); err != nil {
+		ss.state = stateLogout
+		return nil
+	}
+	if lr.n < n && aerr == nil {
+		aerr = io.ErrUnexpectedEOF
+	}
+	if err := ss.r.FinishLiteral(); err != nil {
+		ss.state = stateLogout
+		return nil
+	}
+	if !ss.r.AtEnd() {
+		// MULTIAPPEND (RFC 3502) is not offered.
+		if aerr == nil && uid != 0 {
+			ss.unappend(name, uid)
+		}
+		return bad("", "Unexpected characters after the message.")
+	}
+	if aerr != nil {
+		return storeErr(aerr, "APPEND")
+	}
+	return ok("APPENDUID "+strconv.FormatUint(uint64(v), 10)+" "+strconv.FormatUint(uint64(uid), 10), "APPEND Ok.")
+}
+
+// unappend removes a message appendDirect stored for a command that then turned out bad.
+func (ss *session) unappend(name string, uid store.UID) {
+	mb, err := ss.st.Open(name)
+	if err != nil {
+		ss.log.Warn("append: cannot take back the message", "uid", uid, "err", err)
+		return
+	}
+	defer mb.Close()
+	if _, err := mb.Expunge([]store.UID{uid}); err != nil {
+		ss.log.Warn("append: cannot take back the message", "uid", uid, "err", err)
+	}
 }
 
 type countingReader struct {

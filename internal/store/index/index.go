@@ -822,6 +822,9 @@ func (ix *Index) Encode() []byte {
 	return b
 }
 
+// saveSeq numbers the index saves of the process (temporary names; see WriteFile).
+var saveSeq atomic.Uint64
+
 // Save writes the index into the folder directory dir atomically: a unique file in dir/tmp
 // renamed over FileName. seq makes the temporary name unique in the process.
 func (ix *Index) Save(dir string, seq *atomic.Uint64) error {
@@ -844,7 +847,10 @@ func WriteFile(dir string, data []byte, seq *atomic.Uint64) error {
 	host, _ := os.Hostname()
 	host = strings.NewReplacer("/", `\057`, ":", `\072`).Replace(host)
 	now := time.Now()
-	tmp := filepath.Join(dir, "tmp", fmt.Sprintf("%d.M%dP%d_gomailindex%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), seq.Add(1), host))
+	// seq is per Store, and every IMAP session has its own: the process-wide count keeps two
+	// sessions saving in the same microsecond from picking the same name (one save then
+	// failed with "file exists").
+	tmp := filepath.Join(dir, "tmp", fmt.Sprintf("%d.M%dP%d_gomailindex%d_%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), seq.Add(1), saveSeq.Add(1), host))
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("index: save: %w", err)

@@ -248,7 +248,7 @@ func (s *Store) readAll(exists func(string) bool) ([]Entry, error) {
 		if !u.plain {
 			file = dotted(maxOf(u.dotted), base)
 		}
-		data, err := os.ReadFile(filepath.Join(s.kwDir(), file))
+		data, err := readUpdate(filepath.Join(s.kwDir(), file))
 		if err != nil {
 			return nil, fmt.Errorf("keywords: read update %s: %w", file, err)
 		}
@@ -283,8 +283,10 @@ func (s *Store) readAll(exists func(string) bool) ([]Entry, error) {
 	for _, base := range order {
 		u := updates[base]
 		if u.plain {
-			from := filepath.Join(s.kwDir(), base)
-			if err := os.Rename(from, filepath.Join(s.kwDir(), dotted(t+1, base))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			from, to := filepath.Join(s.kwDir(), base), filepath.Join(s.kwDir(), dotted(t+1, base))
+			forgetUpdate(from)
+			forgetUpdate(to)
+			if err := os.Rename(from, to); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return nil, fmt.Errorf("keywords: rename update %s: %w", base, err)
 			}
 			continue
@@ -317,12 +319,21 @@ func (s *Store) same(a, b []string) bool {
 	return true
 }
 
-func (s *Store) remove(name string) { _ = os.Remove(filepath.Join(s.kwDir(), name)) }
+func (s *Store) remove(name string) {
+	p := filepath.Join(s.kwDir(), name)
+	forgetUpdate(p)
+	_ = os.Remove(p)
+}
 
 // removeIfStale removes an update file for an unknown message once its ctime is fifteen
-// minutes old (the message may just have arrived after the folder scan).
+// minutes old (the message may just have arrived after the folder scan). A file seen not
+// to be stale is not looked at again until it may be (cache.go).
 func (s *Store) removeIfStale(name string, now time.Time) {
-	fi, err := os.Lstat(filepath.Join(s.kwDir(), name))
+	p := filepath.Join(s.kwDir(), name)
+	if notStaleBefore(p, now) {
+		return
+	}
+	fi, err := os.Lstat(p)
 	if err != nil {
 		return
 	}
@@ -332,7 +343,9 @@ func (s *Store) removeIfStale(name string, now time.Time) {
 	}
 	if now.Sub(ctime) >= staleUnknown {
 		s.remove(name)
+		return
 	}
+	rememberNotStale(p, ctime.Add(staleUnknown))
 }
 
 func maxOf(ns []uint64) uint64 {

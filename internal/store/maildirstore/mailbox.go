@@ -334,11 +334,40 @@ func (m *mailbox) Append(r io.Reader, opt store.AppendOptions) (store.UID, error
 	if m.closed {
 		return 0, store.ErrClosed
 	}
-	uids, err := m.s.appendTo(m.f, []source{{r: r, flags: letters(opt.Flags, ""), kws: normKeywords(opt.Keywords), date: opt.Date}})
+	_, uids, err := m.s.appendTo(m.f, []source{{r: r, flags: letters(opt.Flags, ""), kws: normKeywords(opt.Keywords), date: opt.Date}})
 	if err != nil {
 		return 0, classify("append to", m.name, err)
 	}
 	return uids[0], nil
+}
+
+// AppendFolder returns a function that stores a message in the named folder without
+// opening a view of it, and returns the folder's UIDVALIDITY and the message's UID (IMAP
+// APPEND with APPENDUID); the folder is looked up first, so that a client is told it is
+// missing before it sends the message. A view would load the folder's index, rescan the
+// folder (its cur/, courierimapuiddb and courierimapkeywords) and save the index on close,
+// all for a message it never shows: under many sessions appending to one busy folder that
+// was half of the server's work. The message is as durable as with Mailbox.Append (fsynced
+// with its directory, its UID in courierimapuiddb fsynced) when the function returns; views
+// of the folder find it at their next Sync.
+func (s *Store) AppendFolder(name string) (func(io.Reader, store.AppendOptions) (uint32, store.UID, error), error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	f, err := s.md.Folder(name)
+	if err != nil {
+		return nil, classify("append to", name, err)
+	}
+	return func(r io.Reader, opt store.AppendOptions) (uint32, store.UID, error) {
+		if err := s.check(); err != nil {
+			return 0, 0, err
+		}
+		v, uids, err := s.appendTo(f, []source{{r: r, flags: letters(opt.Flags, ""), kws: normKeywords(opt.Keywords), date: opt.Date}})
+		if err != nil {
+			return 0, 0, classify("append to", name, err)
+		}
+		return v, uids[0], nil
+	}, nil
 }
 
 // source is one message to store by appendTo.
@@ -350,9 +379,10 @@ type source struct {
 }
 
 // appendTo delivers messages into folder f (quota enforced, except in Trash), sets their
-// keywords and assigns their UIDs in one courierimapuiddb update. When one delivery fails,
-// those made before it are removed again and the error returned.
-func (s *Store) appendTo(f *maildir.Folder, srcs []source) ([]store.UID, error) {
+// keywords and assigns their UIDs in one courierimapuiddb update; it returns the folder's
+// UIDVALIDITY with them. When one delivery fails, those made before it are removed again
+// and the error returned.
+func (s *Store) appendTo(f *maildir.Folder, srcs []source) (uint32, []store.UID, error) {
 	var done []*maildir.Delivery
 	undo := func() {
 		for _, d := range done {
@@ -365,7 +395,7 @@ func (s *Store) appendTo(f *maildir.Folder, srcs []source) ([]store.UID, error) 
 		d, err := f.Deliver(src.r, &maildir.DeliverOptions{Cur: true, Flags: src.flags, NoQuota: f.IsTrash(), Date: src.date})
 		if err != nil {
 			undo()
-			return nil, err
+			return 0, nil, err
 		}
 		done = append(done, d)
 		base, _, _ := maildir.ParseName(d.Name)
@@ -373,19 +403,19 @@ func (s *Store) appendTo(f *maildir.Folder, srcs []source) ([]store.UID, error) 
 		if len(src.kws) > 0 {
 			if err := kw.Set(base, src.kws); err != nil {
 				undo()
-				return nil, fmt.Errorf("set keywords: %w", err)
+				return 0, nil, fmt.Errorf("set keywords: %w", err)
 			}
 		}
 	}
-	uids, err := s.assignUIDs(f, bases)
+	v, uids, err := s.assignUIDs(f, bases)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	out := make([]store.UID, len(uids))
 	for i, u := range uids {
 		out[i] = store.UID(u)
 	}
-	return out, nil
+	return v, out, nil
 }
 
 // syncCur fsyncs the folder's cur/ so renames and removals in it are durable.
@@ -463,6 +493,18 @@ func (m *mailbox) SetFlags(uids []store.UID, op store.FlagOp, flags store.Flags,
 				}
 				want = letters(nf, msg.Flags())
 				to, err := m.f.SetFlags(msg, want)
+				if errors.Is(err, fs.ErrNotExist) {
+					// Renamed or removed by someone else since locate: look once more, and
+					// treat it as expunged if it is gone, as above.
+					if msg, err = m.locate(i); err != nil {
+						continue
+					}
+					want = letters(nf, msg.Flags())
+					to, err = m.f.SetFlags(msg, want)
+					if errors.Is(err, fs.ErrNotExist) {
+						continue
+					}
+				}
 				if err != nil {
 					return classify("store flags in", m.name, err)
 				}
@@ -532,7 +574,7 @@ func (m *mailbox) Copy(uids []store.UID, dst store.Mailbox) ([]store.UID, error)
 		}
 		srcs = append(srcs, source{r: fh, flags: letters(flagsOf(msg.Flags()), msg.Flags()), kws: m.ix.Keywords(i), date: date})
 	}
-	out, err := m.s.appendTo(d.f, srcs)
+	_, out, err := m.s.appendTo(d.f, srcs)
 	if err != nil {
 		return nil, classify("copy to", d.name, err)
 	}
@@ -610,7 +652,7 @@ func (m *mailbox) Move(uids []store.UID, dst store.Mailbox) ([]store.UID, error)
 	if len(bases) == 0 {
 		return nil, err
 	}
-	nu, aerr := m.s.assignUIDs(d.f, bases)
+	_, nu, aerr := m.s.assignUIDs(d.f, bases)
 	if aerr != nil {
 		return nil, classify("move to", d.name, aerr)
 	}

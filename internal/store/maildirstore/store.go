@@ -64,10 +64,9 @@ type Store struct {
 	opt Options
 	seq atomic.Uint64 // unique temporary names for index saves
 
-	mu        sync.Mutex
-	views     map[*mailbox]struct{} // open views with a watch, unsubscribed by Close
-	assigners map[string]*assigner  // folder directory to its UID batching (assign.go)
-	closed    bool
+	mu     sync.Mutex
+	views  map[*mailbox]struct{} // open views with a watch, unsubscribed by Close
+	closed bool
 }
 
 var _ store.Store = (*Store)(nil)
