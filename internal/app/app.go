@@ -61,6 +61,8 @@ type App struct {
 	authSetup *authconfig.Setup
 	throttle  *auth.Throttle
 	authStop  func()
+	// sig holds the signals Wait acts on, from CatchSignals on (nil before)
+	sig chan os.Signal
 
 	mu       sync.Mutex
 	cfg      *Config
@@ -367,18 +369,44 @@ func (a *App) stopAllLocked(ctx context.Context) {
 // Run starts the app and serves until ctx is cancelled or SIGINT/SIGTERM arrives; SIGHUP
 // reloads the configuration.
 func (a *App) Run(ctx context.Context) error {
+	a.CatchSignals()
 	if err := a.Start(); err != nil {
+		a.releaseSignals()
 		return err
 	}
 	return a.Wait(ctx)
 }
 
+// CatchSignals starts holding SIGHUP, SIGINT and SIGTERM for Wait. Called before Start, it
+// closes the window in which a signal sent as soon as the listeners answer would kill the
+// process instead of draining it (Wait otherwise subscribes only when it is entered).
+func (a *App) CatchSignals() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.sig == nil {
+		a.sig = make(chan os.Signal, 4)
+		signal.Notify(a.sig, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	}
+}
+
+// releaseSignals undoes CatchSignals.
+func (a *App) releaseSignals() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.sig != nil {
+		signal.Stop(a.sig)
+		a.sig = nil
+	}
+}
+
 // Wait serves an app already started until ctx is cancelled or SIGINT/SIGTERM arrives;
 // SIGHUP reloads the configuration. It drains before returning.
 func (a *App) Wait(ctx context.Context) error {
-	sig := make(chan os.Signal, 4)
-	signal.Notify(sig, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sig)
+	a.CatchSignals()
+	a.mu.Lock()
+	sig := a.sig
+	a.mu.Unlock()
+	defer a.releaseSignals()
 	for {
 		select {
 		case <-ctx.Done():

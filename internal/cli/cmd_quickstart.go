@@ -43,6 +43,7 @@ func runQuickstart(e *Env) int {
 	if err != nil {
 		return fail(e, "quickstart", 1, "%v", err)
 	}
+	a.CatchSignals() // a signal right after the listeners open must drain, not kill
 	if err := a.Start(); err != nil {
 		return fail(e, "quickstart", 1, "%v", err)
 	}
