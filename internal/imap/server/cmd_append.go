@@ -81,38 +81,19 @@ func (ss *session) cmdAppend(bool) *status {
 		return storeErr(err, "APPEND")
 	}
 	defer mb.Close()
-	rd, n, _, err := ss.r.LiteralReader(ss.set.AppendLimit)
-	if err != nil {
-		return wireErr(err)
+	appendTo := func(r io.Reader, o store.AppendOptions) (uint32, store.UID, error) {
+		uid, err := mb.Append(r, o)
+		return mb.Status().UIDValidity, uid, err
 	}
-	lr := &countingReader{r: rd}
-	uid, aerr := mb.Append(newLFReader(lr), opt)
-	// If the store stopped early, read the rest so the connection stays in step.
-	if _, err := io.Copy(io.Discard, rd); err != nil {
-		ss.state = stateLogout
-		return nil
-	}
-	if lr.n < n && aerr == nil {
-		aerr = io.ErrUnexpectedEOF
-	}
-	if err := ss.r.FinishLiteral(); err != nil {
-		ss.state = stateLogout
-		return nil
-	}
-	if !ss.r.AtEnd() {
-		// MULTIAPPEND (RFC 3502) is not offered.
-		if aerr == nil && uid != 0 {
-			_, _ = mb.Expunge([]store.UID{uid})
-		}
-		return bad("", "Unexpected characters after the message.")
-	}
-	if aerr != nil {
-		return storeErr(aerr, "APPEND")
+	undo := func(uid store.UID) { _, _ = mb.Expunge([]store.UID{uid}) }
+	v, uid, st, done := ss.appendLiteral(appendTo, undo, opt)
+	if done {
+		return st
 	}
 	if st := ss.sendFromOutbox(name, mb, []store.UID{uid}); st != nil {
 		return st
 	}
-	return ok("APPENDUID "+strconv.FormatUint(uint64(mb.Status().UIDValidity), 10)+" "+strconv.FormatUint(uint64(uid), 10), "APPEND Ok.")
+	return appendOK(v, uid)
 }
 
 // folderAppender is implemented by stores that can append to a folder without opening a
@@ -128,34 +109,51 @@ type folderAppender interface {
 // appendDirect is the rest of cmdAppend, from the literal on, through a folderAppender's
 // function. Its answers are those of the path through a view.
 func (ss *session) appendDirect(appendTo func(io.Reader, store.AppendOptions) (uint32, store.UID, error), name string, opt store.AppendOptions) *status {
+	v, uid, st, done := ss.appendLiteral(appendTo, func(uid store.UID) { ss.unappend(name, uid) }, opt)
+	if done {
+		return st
+	}
+	return appendOK(v, uid)
+}
+
+// appendLiteral reads APPEND's message literal into appendTo and checks the end of the
+// command; undo takes back a message stored for a command that then turned out bad. done
+// says the command is answered already: with st, or, when st is nil, by ending the session
+// (the connection fell out of step).
+func (ss *session) appendLiteral(appendTo func(io.Reader, store.AppendOptions) (uint32, store.UID, error), undo func(store.UID), opt store.AppendOptions) (v uint32, uid store.UID, st *status, done bool) {
 	rd, n, _, err := ss.r.LiteralReader(ss.set.AppendLimit)
 	if err != nil {
-		return wireErr(err)
+		return 0, 0, wireErr(err), true
 	}
 	lr := &countingReader{r: rd}
 	v, uid, aerr := appendTo(newLFReader(lr), opt)
 	// If the store stopped early, read the rest so the connection stays in step.
 	if _, err := io.Copy(io.Discard, rd); err != nil {
 		ss.state = stateLogout
-		return nil
+		return 0, 0, nil, true
 	}
 	if lr.n < n && aerr == nil {
 		aerr = io.ErrUnexpectedEOF
 	}
 	if err := ss.r.FinishLiteral(); err != nil {
 		ss.state = stateLogout
-		return nil
+		return 0, 0, nil, true
 	}
 	if !ss.r.AtEnd() {
 		// MULTIAPPEND (RFC 3502) is not offered.
 		if aerr == nil && uid != 0 {
-			ss.unappend(name, uid)
+			undo(uid)
 		}
-		return bad("", "Unexpected characters after the message.")
+		return 0, 0, bad("", "Unexpected characters after the message."), true
 	}
 	if aerr != nil {
-		return storeErr(aerr, "APPEND")
+		return 0, 0, storeErr(aerr, "APPEND"), true
 	}
+	return v, uid, nil, false
+}
+
+// appendOK is APPEND's answer with the UIDPLUS code.
+func appendOK(v uint32, uid store.UID) *status {
 	return ok("APPENDUID "+strconv.FormatUint(uint64(v), 10)+" "+strconv.FormatUint(uint64(uid), 10), "APPEND Ok.")
 }
 
