@@ -38,28 +38,13 @@ func cachedHeaderFields(k *search.Key) (ok, uses bool) {
 	ok = true
 	var walk func(k *search.Key)
 	walk = func(k *search.Key) {
-		switch k.Op {
-		case search.From:
+		field, reads := keyHeaderField[k.Op]
+		if k.Op == search.Header {
+			field, reads = lowerASCII(k.Field), true
+		}
+		if reads {
 			uses = true
-			ok = ok && hdrcache.Cached("from")
-		case search.To:
-			uses = true
-			ok = ok && hdrcache.Cached("to")
-		case search.Cc:
-			uses = true
-			ok = ok && hdrcache.Cached("cc")
-		case search.Bcc:
-			uses = true
-			ok = ok && hdrcache.Cached("bcc")
-		case search.Subject:
-			uses = true
-			ok = ok && hdrcache.Cached("subject")
-		case search.SentBefore, search.SentOn, search.SentSince:
-			uses = true
-			ok = ok && hdrcache.Cached("date")
-		case search.Header:
-			uses = true
-			ok = ok && hdrcache.Cached(lowerASCII(k.Field))
+			ok = ok && hdrcache.Cached(field)
 		}
 		for i := range k.Keys {
 			walk(&k.Keys[i])
@@ -67,6 +52,13 @@ func cachedHeaderFields(k *search.Key) (ok, uses bool) {
 	}
 	walk(k)
 	return ok, uses
+}
+
+// keyHeaderField names the header field each header-reading SEARCH key looks at (HEADER
+// names its own).
+var keyHeaderField = map[search.Op]string{
+	search.From: "from", search.To: "to", search.Cc: "cc", search.Bcc: "bcc", search.Subject: "subject",
+	search.SentBefore: "date", search.SentOn: "date", search.SentSince: "date",
 }
 
 // lowerASCII lower-cases ASCII letters (header field names are ASCII; the matcher compares
