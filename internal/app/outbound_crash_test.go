@@ -1,10 +1,7 @@
 package app_test
 
 import (
-	"bufio"
-	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,30 +15,12 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
-	"courier/internal/app"
 	"courier/internal/queue"
 	"courier/internal/quickstart"
+	"courier/internal/testutil"
 )
 
-// outboundChildEnv names the configuration directory when this test binary runs as the
-// sending server of TestOutboundCrash (the same code as "courier serve -c DIR").
-const outboundChildEnv = "COURIER_TEST_OUTBOUND_CHILD"
-
-func TestMain(m *testing.M) {
-	if dir := os.Getenv(outboundChildEnv); dir != "" {
-		a, err := app.New(app.Options{ConfigDir: dir, Stdout: os.Stdout, Stderr: os.Stderr})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		if err := a.Run(context.Background()); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testutil.Main(m) }
 
 // sender is one run of the sending server's process.
 type sender struct {
@@ -50,34 +29,8 @@ type sender struct {
 }
 
 func startSender(t *testing.T, configDir string) *sender {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), outboundChildEnv+"="+configDir, "LOGLEVEL=error")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &sender{cmd: cmd}
-	sc := bufio.NewScanner(out)
-	deadline := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
-	defer deadline.Stop()
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "listening" && f[1] == "submission" {
-			s.submission = f[2]
-			break
-		}
-	}
-	if s.submission == "" {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatal("sending server did not start")
-	}
-	go io.Copy(io.Discard, out)
-	return s
+	c := testutil.StartChild(t, configDir, "submission", "error")
+	return &sender{cmd: c.Cmd, submission: c.Addr}
 }
 
 func (s *sender) kill() {

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -16,30 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"courier/internal/app"
 	"courier/internal/queue"
 	"courier/internal/quickstart"
+	"courier/internal/testutil"
 )
 
-// childEnv names the configuration directory when this test binary runs as the server
-// process of TestCrash (the same code as "courier serve -c DIR").
-const childEnv = "COURIER_TEST_SMTP_CHILD"
-
-func TestMain(m *testing.M) {
-	if dir := os.Getenv(childEnv); dir != "" {
-		a, err := app.New(app.Options{ConfigDir: dir, Stdout: os.Stdout, Stderr: os.Stderr})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		if err := a.Run(context.Background()); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testutil.Main(m) }
 
 // child is one run of the server process.
 type child struct {
@@ -48,34 +29,8 @@ type child struct {
 }
 
 func startChild(t *testing.T, configDir string) *child {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+configDir, "LOGLEVEL=warn")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &child{cmd: cmd}
-	sc := bufio.NewScanner(out)
-	deadline := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
-	defer deadline.Stop()
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "listening" && f[1] == "smtp" {
-			c.addr = f[2]
-			break
-		}
-	}
-	if c.addr == "" {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatal("server child did not start")
-	}
-	go io.Copy(io.Discard, out)
-	return c
+	c := testutil.StartChild(t, configDir, "smtp", "warn")
+	return &child{cmd: c.Cmd, addr: c.Addr}
 }
 
 // TestCrash: clients send messages while the server process is killed with SIGKILL at
