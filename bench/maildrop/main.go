@@ -6,12 +6,15 @@
 //
 //	go run ./bench/maildrop [-n 10000] [-ours bin/courier] [-lean bin/courier-mda] [-ref PATH] [-modes exec,lean,inproc,ref]
 //
+// With -interleave each message goes through every mode before the next message, so load
+// that comes and goes on the machine is shared fairly between the modes.
+//
 // With -workers N the inproc mode runs N deliveries at once, as the server's local delivery
 // does: each one still fsyncs its file and directory before it returns, but concurrent
 // fsyncs share the filesystem's journal commits, which a single sequential loop cannot.
 //
 // The mode "lean" runs bin/courier-mda, the small binary install-links points the maildrop
-// link at.
+// link at; "lean=PATH" runs another build of it (to compare two builds in one run).
 //
 // Each mode delivers the same message mix into a fresh Maildir with .Lists and .Big
 // folders: one message in four carries the List-Id of rule 1, one in twenty is larger than
@@ -45,6 +48,7 @@ func main() {
 	ref := flag.String("ref", "/var/tmp/courier-ref/root/usr/bin/maildrop", "Debian's maildrop")
 	filter := flag.String("filter", "../shared/anchors/smtp/maildrop/mailfilter-3rules", "the filter")
 	modes := flag.String("modes", "exec,lean,inproc,ref", "modes to run, comma-separated")
+	interleave := flag.Bool("interleave", false, "deliver each message through every mode in turn (one at a time) instead of mode after mode; for a machine whose load changes during the run")
 	workers := flag.Int("workers", 1, "concurrent deliveries in the inproc mode, as the server's local delivery workers run them (exec modes are always one at a time)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
@@ -73,28 +77,39 @@ func main() {
 	defer os.RemoveAll(work)
 	os.Chmod(work, 0o755) //nolint:errcheck
 	msgs := mix(*n)
+	type runner struct {
+		mode, home string
+		run        func(msg []byte) error
+		par        int
+		took       time.Duration
+	}
+	var runners []*runner
 	for _, mode := range strings.Split(*modes, ",") {
-		home := filepath.Join(work, mode)
+		home := filepath.Join(work, strings.NewReplacer("/", "_", "=", "_").Replace(mode))
 		rc, err := setup(home, rules)
 		if err != nil {
 			log.Error("setup", "mode", mode, "err", err)
 			os.Exit(1)
 		}
-		var run func(msg []byte) error
+		r := &runner{mode: mode, home: home, par: 1}
+		leanBin := *lean
+		if p, ok := strings.CutPrefix(mode, "lean="); ok {
+			mode, leanBin = "lean", p
+		}
 		switch mode {
 		case "exec":
 			bin, _ := filepath.Abs(*ours)
-			run = func(msg []byte) error { return execOne(bin, []string{"maildrop", rc}, home, nil, msg) }
+			r.run = func(msg []byte) error { return execOne(bin, []string{"maildrop", rc}, home, nil, msg) }
 		case "lean":
-			bin, _ := filepath.Abs(*lean)
-			run = func(msg []byte) error { return execOne(bin, []string{"maildrop", rc}, home, nil, msg) }
+			bin, _ := filepath.Abs(leanBin)
+			r.run = func(msg []byte) error { return execOne(bin, []string{"maildrop", rc}, home, nil, msg) }
 		case "ref":
-			r := filepath.Dir(filepath.Dir(filepath.Dir(*ref)))
-			ld := "LD_LIBRARY_PATH=" + r + "/usr/lib:" + r + "/usr/lib/x86_64-linux-gnu:" + r + "/usr/lib/courier-authlib"
-			run = func(msg []byte) error { return execOne(*ref, []string{rc}, home, []string{ld}, msg) }
+			root := filepath.Dir(filepath.Dir(filepath.Dir(*ref)))
+			ld := "LD_LIBRARY_PATH=" + root + "/usr/lib:" + root + "/usr/lib/x86_64-linux-gnu:" + root + "/usr/lib/courier-authlib"
+			r.run = func(msg []byte) error { return execOne(*ref, []string{rc}, home, []string{ld}, msg) }
 		case "inproc":
 			env := map[string]string{"HOME": home, "PATH": "/usr/bin:/bin"}
-			run = func(msg []byte) error {
+			r.run = func(msg []byte) error {
 				code := maildrop.Main(&maildrop.Invocation{
 					Args: []string{rc}, Stdin: bytes.NewReader(msg), Env: env,
 					Self: &maildrop.User{Name: "bench", Home: home, Shell: "/bin/sh", UID: os.Getuid(), GID: os.Getgid()},
@@ -105,40 +120,57 @@ func main() {
 				}
 				return nil
 			}
+			r.par = *workers
 		default:
 			log.Error("unknown mode", "mode", mode)
 			os.Exit(2)
 		}
-		par := 1
-		if mode == "inproc" {
-			par = *workers
-		}
-		start := time.Now()
-		var wg sync.WaitGroup
-		for w := 0; w < par; w++ {
-			wg.Add(1)
-			go func(w int) {
-				defer wg.Done()
-				for i := w; i < len(msgs); i += par {
-					if err := run(msgs[i]); err != nil {
-						log.Error("delivery failed", "mode", mode, "n", i, "err", err)
-						os.Exit(1)
-					}
+		runners = append(runners, r)
+	}
+	if *interleave {
+		// Each message goes through every mode in turn, so a machine that gets busier or
+		// quieter during the run affects all modes alike.
+		for i, msg := range msgs {
+			for _, r := range runners {
+				start := time.Now()
+				if err := r.run(msg); err != nil {
+					log.Error("delivery failed", "mode", r.mode, "n", i, "err", err)
+					os.Exit(1)
 				}
-			}(w)
+				r.took += time.Since(start)
+			}
 		}
-		wg.Wait()
-		took := time.Since(start)
-		got := counts(home)
+	} else {
+		for _, r := range runners {
+			start := time.Now()
+			var wg sync.WaitGroup
+			for w := 0; w < r.par; w++ {
+				wg.Add(1)
+				go func(w int) {
+					defer wg.Done()
+					for i := w; i < len(msgs); i += r.par {
+						if err := r.run(msgs[i]); err != nil {
+							log.Error("delivery failed", "mode", r.mode, "n", i, "err", err)
+							os.Exit(1)
+						}
+					}
+				}(w)
+			}
+			wg.Wait()
+			r.took = time.Since(start)
+		}
+	}
+	for _, r := range runners {
+		got := counts(r.home)
 		want := expect(*n)
-		label := mode
-		if par > 1 {
-			label = fmt.Sprintf("%s×%d", mode, par)
+		label := r.mode
+		if r.par > 1 && !*interleave {
+			label = fmt.Sprintf("%s×%d", r.mode, r.par)
 		}
 		fmt.Printf("%-9s %6d deliveries in %8.3f s = %8.1f msgs/s   (INBOX %d, .Lists %d, .Big %d)\n",
-			label, *n, took.Seconds(), float64(*n)/took.Seconds(), got[0], got[1], got[2])
+			label, *n, r.took.Seconds(), float64(*n)/r.took.Seconds(), got[0], got[1], got[2])
 		if got != want {
-			log.Error("wrong distribution", "mode", mode, "got", got, "want", want)
+			log.Error("wrong distribution", "mode", r.mode, "got", got, "want", want)
 			os.Exit(1)
 		}
 	}

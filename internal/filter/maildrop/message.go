@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/emersion/go-message/charset"
+	"courier/internal/mail/charset"
 
 	"courier/internal/mail/mime"
 )

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/emersion/go-message/charset"
+	"courier/internal/mail/charset"
 )
 
 // HeaderEnd returns the length of the header block at the start of msg, including the blank

@@ -49,7 +49,7 @@ import (
 
 	"courier/internal/store"
 
-	"github.com/emersion/go-message/charset"
+	"courier/internal/mail/charset"
 )
 
 // Message is one message as SEARCH, SORT and THREAD see it. Header and Content are called only
