@@ -213,18 +213,3 @@ func CleanTmp(dir string, now time.Time) (int, error) {
 	return n, nil
 }
 
-// syncDir fsyncs a directory so a rename or link in it is durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("maildir: sync %s: %w", dir, err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("maildir: sync %s: %w", dir, err)
-	}
-	return nil
-}
