@@ -4,20 +4,27 @@
 // "cp1252", "iso8859-1" and so on).
 //
 // It replaces go-message's charset package on purpose: that one pulls in net, crypto and
-// x/text's language tables, whose start-up cost (about half a millisecond) doubled what the
-// per-message maildrop and deliverquota programs spend before reading their message. The
-// encodings themselves are x/text's.
+// x/text's language tables, and x/text's ianaindex builds a map of every name at program
+// start; together about half a millisecond, much of what the per-message maildrop and
+// deliverquota programs spend before reading their message. The encodings themselves are
+// x/text's; the registry's names come from ianaindex through gen.go (names.go) and are put in
+// a map on first use.
+//
+// US-ASCII and its aliases decode as Windows-1252, as WHATWG's encoding standard does: mail
+// labelled ASCII that carries 8-bit bytes is nearly always Latin text.
 package charset
+
+//go:generate go run gen.go
 
 import (
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
-	"golang.org/x/text/encoding/ianaindex"
 	"golang.org/x/text/encoding/japanese"
 	"golang.org/x/text/encoding/korean"
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -27,6 +34,9 @@ import (
 
 // ErrUnknown is wrapped by Lookup and Reader for a charset no decoder exists for.
 var ErrUnknown = errors.New("unknown charset")
+
+// names are the IANA registry's names and aliases, built on first use.
+var names = sync.OnceValue(func() map[string]encoding.Encoding { return ianaNames(charmap.Windows1252) })
 
 // labels are the names mail carries that the IANA registry does not know, or knows as an
 // encoding x/text does not decode; mostly WHATWG's labels (what browsers and the mail
@@ -92,12 +102,9 @@ func Lookup(name string) (encoding.Encoding, error) {
 		return e, nil
 	}
 	if n != "" {
-		for _, idx := range []*ianaindex.Index{ianaindex.MIME, ianaindex.IANA} {
-			for _, c := range []string{n, "cs" + n} {
-				// ianaindex answers (nil, nil) for registered charsets x/text cannot decode.
-				if e, err := idx.Encoding(c); err == nil && e != nil {
-					return e, nil
-				}
+		for _, c := range []string{n, "cs" + n} {
+			if e, ok := names()[c]; ok {
+				return e, nil
 			}
 		}
 	}

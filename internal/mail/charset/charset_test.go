@@ -6,6 +6,10 @@ import (
 	"mime"
 	"strings"
 	"testing"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/ianaindex"
 )
 
 func decode(t *testing.T, name, in string) string {
@@ -88,4 +92,31 @@ func FuzzLookup(f *testing.F) {
 			t.Logf("decoding with %q: %v", name, err)
 		}
 	})
+}
+
+// TestNamesMatchIANAIndex checks the generated table against x/text's ianaindex, so that an
+// x/text upgrade that changes the registry shows up here (run `go generate` then).
+func TestNamesMatchIANAIndex(t *testing.T) {
+	for name, e := range names() {
+		var want encoding.Encoding
+		for _, idx := range []*ianaindex.Index{ianaindex.MIME, ianaindex.IANA} {
+			if w, err := idx.Encoding(name); err == nil && w != nil {
+				want = w
+				break
+			}
+		}
+		if want == nil {
+			t.Errorf("%q: ianaindex has no decoder", name)
+			continue
+		}
+		if n, _ := ianaindex.MIME.Name(want); n == "US-ASCII" {
+			want = charmap.Windows1252
+		}
+		if e != want {
+			t.Errorf("%q: table gives %v, ianaindex %v", name, e, want)
+		}
+	}
+	if len(names()) < 200 {
+		t.Errorf("only %d names", len(names()))
+	}
 }
