@@ -9,9 +9,11 @@
 // With -interleave each message goes through every mode before the next message, so load
 // that comes and goes on the machine is shared fairly between the modes.
 //
-// With -workers N the inproc mode runs N deliveries at once, as the server's local delivery
-// does: each one still fsyncs its file and directory before it returns, but concurrent
-// fsyncs share the filesystem's journal commits, which a single sequential loop cannot.
+// With -workers N every mode runs N deliveries at once: goroutines in the inproc mode, as the
+// server's local delivery does, processes in the others, as Courier's courierd runs local
+// deliveries. Each delivery still fsyncs its file and directory before it returns, but
+// concurrent fsyncs share the filesystem's journal commits (and our directory fsyncs are
+// group-committed), which a single sequential loop cannot. -dir chooses the filesystem.
 //
 // The mode "lean" runs bin/courier-mda, the small binary install-links points the maildrop
 // link at; "lean=PATH" runs another build of it (to compare two builds in one run).
@@ -48,8 +50,9 @@ func main() {
 	ref := flag.String("ref", "/var/tmp/courier-ref/root/usr/bin/maildrop", "Debian's maildrop")
 	filter := flag.String("filter", "../shared/anchors/smtp/maildrop/mailfilter-3rules", "the filter")
 	modes := flag.String("modes", "exec,lean,inproc,ref", "modes to run, comma-separated")
+	base := flag.String("dir", "/var/tmp", "where the work directory goes (the filesystem measured)")
 	interleave := flag.Bool("interleave", false, "deliver each message through every mode in turn (one at a time) instead of mode after mode; for a machine whose load changes during the run")
-	workers := flag.Int("workers", 1, "concurrent deliveries in the inproc mode, as the server's local delivery workers run them (exec modes are always one at a time)")
+	workers := flag.Int("workers", 1, "concurrent deliveries in every mode: goroutines in the inproc mode, as the server's local delivery workers run them; processes at once in the others, as Courier's courierd runs local deliveries")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -69,7 +72,7 @@ func main() {
 		log.Error("reading the filter", "err", err)
 		os.Exit(1)
 	}
-	work, err := os.MkdirTemp("/var/tmp", "maildrop-bench.")
+	work, err := os.MkdirTemp(*base, "maildrop-bench.")
 	if err != nil {
 		log.Error("work directory", "err", err)
 		os.Exit(1)
@@ -91,7 +94,7 @@ func main() {
 			log.Error("setup", "mode", mode, "err", err)
 			os.Exit(1)
 		}
-		r := &runner{mode: mode, home: home, par: 1}
+		r := &runner{mode: mode, home: home, par: *workers}
 		leanBin := *lean
 		if p, ok := strings.CutPrefix(mode, "lean="); ok {
 			mode, leanBin = "lean", p
@@ -120,7 +123,6 @@ func main() {
 				}
 				return nil
 			}
-			r.par = *workers
 		default:
 			log.Error("unknown mode", "mode", mode)
 			os.Exit(2)
