@@ -27,10 +27,12 @@ import (
 //     folder carries its own quota); an existing target just gets its quota (in the maildir
 //     at the top, as for any quota). A quota that is not parseable prints a warning; a zero
 //     quota changes nothing.
+//   - --checkutf8 and --convutf8 MAILDIR [MAILFILTER] convert a pre-Unicode maildir; see
+//     maildirmake_utf8.go.
 func init() {
 	register(&Command{
 		Name:  "maildirmake",
-		Usage: "[-S] [-q quota] [-f folder | -F folder] [-s read|write[,group]] [--add name=path | --del name] maildir",
+		Usage: "[-S] [-q quota] [-f folder | -F folder] [-s read|write[,group]] [--add name=path | --del name] maildir | --checkutf8|--convutf8 maildir [mailfilter]",
 		Short: "create maildirs and maildir folders, set quotas, attach shared maildirs",
 		Link:  true,
 		Run:   runMaildirmake,
@@ -94,7 +96,15 @@ func runMaildirmake(e *Env) int {
 			del, ok = value(&i, a, a)
 			hasDel = true
 		case a == "--checkutf8" || a == "--convutf8":
-			return fail(e, "maildirmake", 1, "%s: not supported by this implementation", a)
+			// Acted on at once, with the options before it ignored (maildirmake_utf8.go).
+			if i+1 >= len(args) {
+				return usage()
+			}
+			filter := ""
+			if i+2 < len(args) {
+				filter = args[i+2]
+			}
+			return runConvUTF8(e, args[i+1], filter, a == "--convutf8")
 		}
 		if !ok {
 			return usage()

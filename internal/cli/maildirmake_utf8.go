@@ -1,0 +1,881 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"regexp/syntax"
+	"strings"
+	"syscall"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// maildirmake --checkutf8 / --convutf8 MAILDIR [MAILFILTER]: convert a pre-Unicode maildir,
+// whose folder directories are named in IMAP's modified UTF-7 (".R&AOk-sum&AOk-"), to the
+// Unicode layout of Courier-IMAP 5 (".Résumé"), together with courierimapsubscribed and a
+// SqWebMail-generated .mailfilter. What is printed, in which order, the exit codes and what is
+// left on disk were read off Courier's maildirmake (courier-unicode 2.x) running here:
+//
+//	stdout  "Checking MAILDIR:"
+//	stderr  "Error: INBOX.x: does not appear to be valid modified-UTF7" for each bad folder;
+//	        if there is any, exit 1 before anything else is read or written
+//	stdout  "Mail filter to INBOX.x updated to INBOX.y" per rewritten filter rule
+//	stderr  "Error: cannot load MAILFILTER" (a file that is not SqWebMail's: ignored, exit 0),
+//	        "Cannot parse MAILFILTER" / "Failed to parse MAILFILTER" (exit 1)
+//	stdout  "Subscription to x changed to y" per changed courierimapsubscribed line
+//	stderr  "Error: courierimapsubscribed: x: does not appear to be valid modified-UTF7",
+//	        "Error: courierimapsubscribed: folder name too long" (a line of 2047 bytes or more,
+//	        or a last line without newline); any error so far: exit 1, nothing changed
+//	stdout  "Rename INBOX.x to INBOX.y" per folder, in the reverse of the directory's order
+//	stderr  "FATAL ERROR RENAMING from to: strerror" (the target exists...): carry on, exit 1
+//	stdout  "Updating FILE" (--convutf8) or "Verified FILE" (--checkutf8), subscriptions first
+//
+// Only folders (".name" directories with a cur/ subdirectory) are looked at; a missing maildir
+// is just an empty one. A missing MAILFILTER is ignored, as is the MAILFILTER argument of a
+// non-SqWebMail file (after the message above). Renames are rename(2), as Courier's: onto an
+// existing folder it fails ("Directory not empty"; "Not a directory" onto a file), so no
+// folder or file is ever replaced; only an empty directory in the way is.
+//
+// Where ours deliberately differs from Courier's:
+//   - --checkutf8 writes nothing. Courier leaves courierimapsubscribed.new and MAILFILTER.new
+//     behind.
+//   - Courier decodes a raw byte >= 0x80 as U+FF00+byte, so a second --convutf8 garbles every
+//     converted name (".Résumé" becomes ".Rￃﾩsumￃﾩ"), as does a folder made by a UTF-8 client.
+//     Here raw UTF-8 stands for itself, so converted names are left alone; a name that is not
+//     valid UTF-8 is an error.
+//   - Courier renames to whatever the decoding yields, even a name with "/" (moving a folder
+//     into another one, or failing), an encoded "." (a new hierarchy level, or "md/.."), an
+//     empty level, a NUL (cutting the name) or a control character. Those are errors here,
+//     reported like any bad name, so no folder leaves the maildir or becomes unreachable.
+//   - Courier refuses UTF-16 surrogate pairs (characters beyond U+FFFF, such as emoji) as
+//     invalid; they are decoded here, as RFC 3501 specifies.
+//   - Courier crashes on a filter rule whose folder is not valid modified UTF-7; this reports
+//     "Error: MAILFILTER: INBOX.x: does not appear to be valid modified-UTF7" and exits 1.
+//   - A filter rule's pattern is checked with Go's regexp parser where Courier asks PCRE; only
+//     errors both agree on (unbalanced parentheses or brackets, a missing repeat argument, a
+//     bad range, a trailing backslash) drop a rule.
+
+const (
+	subscribedFile = "courierimapsubscribed"
+	// sqwebmailMailbot is the mailbot Courier's SqWebMail filters run (Debian's path).
+	sqwebmailMailbot = "/usr/bin/mailbot"
+)
+
+type utf8Rename struct{ from, to string }
+
+// pendingFile is a file rewritten by the conversion: its new content, written next to it as
+// name+".new" and renamed over it at the end.
+type pendingFile struct {
+	name    string
+	content []byte
+	st      fs.FileInfo
+}
+
+func runConvUTF8(e *Env, md, mailfilter string, doit bool) int {
+	fmt.Fprintf(e.Stdout, "Checking %s:\n", md)
+	status := 0
+
+	var renames []utf8Rename
+	for _, name := range utf8FolderDirs(md) {
+		from := "INBOX" + name
+		to, ok := convertFolderNameUTF8(from)
+		if !ok {
+			fmt.Fprintf(e.Stderr, "Error: %s: does not appear to be valid modified-UTF7\n", from)
+			status = 1
+			continue
+		}
+		if to != from {
+			// Courier prepends to its list: renames come out in reverse directory order.
+			renames = append([]utf8Rename{{from, to}}, renames...)
+		}
+	}
+	if status != 0 {
+		return status
+	}
+
+	var files []*pendingFile
+	var filterFile *pendingFile
+	if mailfilter != "" {
+		var st int
+		filterFile, st = convertMailfilter(e, mailfilter)
+		status |= st
+	}
+
+	var subsFile *pendingFile
+	subsPath := md + "/" + subscribedFile
+	if data, err := os.ReadFile(subsPath); err == nil {
+		content, st := convertSubscriptions(e, data)
+		status |= st
+		fi, err := os.Stat(subsPath)
+		if err != nil {
+			fmt.Fprintf(e.Stderr, "%s\n", perrorText(err))
+			return 1
+		}
+		subsFile = &pendingFile{name: subsPath, content: content, st: fi}
+		files = append(files, subsFile)
+	}
+	if filterFile != nil {
+		files = append(files, filterFile)
+	}
+	if status != 0 {
+		return status
+	}
+
+	if doit {
+		// Write every new file before touching any folder: a failure here changes nothing.
+		for i, f := range files {
+			if err := writePendingFile(f); err != nil {
+				fmt.Fprintf(e.Stderr, "%s\n", perrorText(err))
+				for _, g := range files[:i+1] {
+					os.Remove(g.name + ".new")
+				}
+				return 1
+			}
+		}
+	}
+
+	for _, r := range renames {
+		fmt.Fprintf(e.Stdout, "Rename %s to %s\n", r.from, r.to)
+		if !doit {
+			continue
+		}
+		from := md + "/" + r.from[strings.IndexByte(r.from, '.'):]
+		to := md + "/" + r.to[strings.IndexByte(r.to, '.'):]
+		// rename(2) itself, as Courier: it never replaces a non-empty directory (Go's
+		// os.Rename would refuse any existing directory, with another error text).
+		if err := syscall.Rename(from, to); err != nil {
+			fmt.Fprintf(e.Stderr, "FATAL ERROR RENAMING %s to %s: %s\n", from, to, strerror(err))
+			status = 1
+		}
+	}
+
+	for _, f := range files {
+		if !doit {
+			fmt.Fprintf(e.Stdout, "Verified %s\n", f.name)
+			continue
+		}
+		fmt.Fprintf(e.Stdout, "Updating %s\n", f.name)
+		if err := os.Rename(f.name+".new", f.name); err != nil {
+			fmt.Fprintf(e.Stderr, "FATAL ERROR RENAMING %s to %s: %s\n", f.name+".new", f.name, strerror(err))
+			status = 1
+		}
+	}
+	return status
+}
+
+// utf8FolderDirs lists the folder directories of md (".name" with a cur/ inside) in the
+// directory's own order, as readdir(3) returns them.
+func utf8FolderDirs(md string) []string {
+	d, err := os.Open(md)
+	if err != nil {
+		return nil
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	var out []string
+	for _, n := range names {
+		if len(n) < 2 || n[0] != '.' || n == ".." {
+			continue
+		}
+		if syscall.Access(md+"/"+n+"/cur/.", 1 /* X_OK */) != nil {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// writePendingFile writes f.name+".new" with the permissions (and, as root, the owner) of
+// f.name.
+func writePendingFile(f *pendingFile) error {
+	tmp := f.name + ".new"
+	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = fh.Write(f.content)
+	if err2 := fh.Close(); err == nil {
+		err = err2
+	}
+	if err == nil {
+		err = os.Chmod(tmp, f.st.Mode().Perm()|f.st.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
+	}
+	if err == nil && os.Geteuid() == 0 {
+		if sys, ok := f.st.Sys().(*syscall.Stat_t); ok {
+			err = os.Chown(tmp, int(sys.Uid), int(sys.Gid))
+		}
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// convertSubscriptions converts courierimapsubscribed, reading it as Courier's fgets() loop
+// with a 2048-byte buffer does.
+func convertSubscriptions(e *Env, data []byte) ([]byte, int) {
+	const bufSize = 2048
+	var out bytes.Buffer
+	status := 0
+	for len(data) > 0 {
+		n := bytes.IndexByte(data, '\n')
+		if n < 0 || n >= bufSize-1 {
+			// No newline within what fgets() returns.
+			take := len(data)
+			if take > bufSize-1 {
+				take = bufSize - 1
+			}
+			data = data[take:]
+			fmt.Fprintf(e.Stderr, "Error: courierimapsubscribed: folder name too long\n")
+			status = 1
+			continue
+		}
+		line := string(data[:n])
+		data = data[n+1:]
+		conv, ok := convertFolderNameUTF8(line)
+		if !ok {
+			fmt.Fprintf(e.Stderr, "Error: courierimapsubscribed: %s: does not appear to be valid modified-UTF7\n", line)
+			status = 1
+			continue
+		}
+		out.WriteString(conv)
+		out.WriteByte('\n')
+		if conv != line {
+			fmt.Fprintf(e.Stdout, "Subscription to %s changed to %s\n", line, conv)
+		}
+	}
+	return out.Bytes(), status
+}
+
+// convertFolderNameUTF8 converts a pre-Unicode folder name ("INBOX.R&AOk-sum&AOk-", or any
+// other "."-separated name) to UTF-8 ("INBOX.Résumé"), one hierarchy level at a time. It fails
+// for a level that is not modified UTF-7 or whose decoding is not a safe folder name level.
+func convertFolderNameUTF8(name string) (string, bool) {
+	levels := strings.Split(name, ".")
+	for i, l := range levels {
+		conv, ok := convertLevelUTF8(l)
+		if !ok {
+			return "", false
+		}
+		levels[i] = conv
+	}
+	return strings.Join(levels, "."), true
+}
+
+// convertLevelUTF8 decodes one hierarchy level. Like Courier it accepts sloppy modified UTF-7
+// (printable ASCII in BASE64, adjacent shift sequences, left-over or non-zero padding bits)
+// and passes other bytes below 0x80 through. Unlike Courier, raw UTF-8 outside the shift
+// sequences stands for itself (a converted name stays as it is) and a level that is not valid
+// UTF-8 is an error; see the comment at the top for the other places where it is stricter.
+func convertLevelUTF8(l string) (string, bool) {
+	if !utf8.ValidString(l) {
+		return "", false
+	}
+	if strings.IndexByte(l, '&') < 0 {
+		return l, true
+	}
+	var b strings.Builder
+	for i := 0; i < len(l); {
+		c := l[i]
+		if c != '&' {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		i++
+		end := strings.IndexByte(l[i:], '-')
+		if end < 0 {
+			return "", false
+		}
+		seq := l[i : i+end]
+		i += end + 1
+		if seq == "" {
+			b.WriteByte('&')
+			continue
+		}
+		var units []uint16
+		var acc uint32
+		bits := 0
+		for j := 0; j < len(seq); j++ {
+			v := b64val(seq[j])
+			if v < 0 {
+				return "", false
+			}
+			acc = acc<<6 | uint32(v)
+			bits += 6
+			if bits >= 16 {
+				bits -= 16
+				units = append(units, uint16(acc>>uint(bits)))
+				acc &= 1<<uint(bits) - 1
+			}
+		}
+		for k := 0; k < len(units); k++ {
+			r := rune(units[k])
+			if utf16.IsSurrogate(r) {
+				if r >= 0xdc00 || k+1 >= len(units) {
+					return "", false
+				}
+				r = utf16.DecodeRune(r, rune(units[k+1]))
+				if r == utf8.RuneError {
+					return "", false
+				}
+				k++
+			}
+			b.WriteRune(r)
+		}
+	}
+	conv := b.String()
+	if conv == l {
+		return conv, true
+	}
+	return conv, safeLevelUTF8(conv)
+}
+
+// safeLevelUTF8 reports whether a converted level may name a folder directory level: not
+// empty, and no "/", "." or control character.
+func safeLevelUTF8(l string) bool {
+	if l == "" {
+		return false
+	}
+	for _, r := range l {
+		if r == '/' || r == '.' || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return false
+		}
+	}
+	return true
+}
+
+// b64val maps a byte of the modified BASE64 alphabet to its value, or -1.
+func b64val(c byte) int {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return int(c - 'A')
+	case c >= 'a' && c <= 'z':
+		return int(c-'a') + 26
+	case c >= '0' && c <= '9':
+		return int(c-'0') + 52
+	case c == '+':
+		return 62
+	case c == ',':
+		return 63
+	}
+	return -1
+}
+
+// --- SqWebMail .mailfilter ---
+
+// A mailfilter rule as SqWebMail's machine-parsable comments describe it.
+type mfRule struct {
+	op, header, value, folder, from, name string
+	plain, doesnot, body, cont            bool
+}
+
+var mfOps = []string{"startswith", "endswith", "contains", "hasrecipient", "mimemultipart", "textplain", "islargerthan", "anymessage"}
+
+var errMailfilterForeign = errors.New("not a SqWebMail mail filter")
+
+// convertMailfilter loads a SqWebMail-generated filter, converts its folder references and
+// returns the regenerated filter (nil when there is nothing to rewrite) and the exit status.
+func convertMailfilter(e *Env, path string) (*pendingFile, int) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, 0 // like a missing file: ignored
+	}
+	rules, err := loadMailfilterRules(data)
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "Error: cannot load %s\n", path)
+	}
+	status := 0
+	for i := range rules {
+		r := &rules[i]
+		if !strings.HasPrefix(r.folder, "INBOX.") {
+			continue
+		}
+		conv, ok := convertFolderNameUTF8(r.folder)
+		if !ok {
+			fmt.Fprintf(e.Stderr, "Error: %s: %s: does not appear to be valid modified-UTF7\n", path, r.folder)
+			status = 1
+			continue
+		}
+		if conv == r.folder {
+			continue
+		}
+		fmt.Fprintf(e.Stdout, "Mail filter to %s updated to %s\n", r.folder, conv)
+		r.folder = conv
+	}
+	if err != nil {
+		return nil, status
+	}
+
+	// The sender address and the maildir come from the generated recipe itself.
+	var from, tomaildir string
+	for _, line := range strings.SplitAfter(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "FROM='"); ok {
+			q := strings.IndexByte(rest, '\'')
+			if q < 0 {
+				fmt.Fprintf(e.Stderr, "Cannot parse %s\n", path)
+				status = 1
+			} else {
+				var b strings.Builder
+				s := rest[:q]
+				for j := 0; j < len(s); j++ {
+					if s[j] == '\\' && j+1 < len(s) {
+						j++
+					}
+					b.WriteByte(s[j])
+				}
+				from = b.String()
+			}
+		}
+		if rest, ok := strings.CutPrefix(line, "to \""); ok {
+			if q := strings.Index(rest, "/.\""); q < 0 {
+				fmt.Fprintf(e.Stderr, "Cannot parse %s\n", path)
+				status = 1
+				tomaildir = rest
+			} else {
+				tomaildir = rest[:q]
+			}
+		}
+	}
+	if from == "" || tomaildir == "" {
+		fmt.Fprintf(e.Stderr, "Failed to parse %s\n", path)
+		status = 1
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "%s\n", perrorText(err))
+		return nil, 1
+	}
+	return &pendingFile{name: path, content: saveMailfilterRules(rules, tomaildir, from), st: fi}, status
+}
+
+// loadMailfilterRules parses the "##" comments of a SqWebMail filter. Rules that do not
+// validate are dropped, as Courier does; an unknown operation makes the whole file foreign
+// (the rules read before it are still returned).
+func loadMailfilterRules(data []byte) ([]mfRule, error) {
+	lines := strings.Split(string(data), "\n")
+	if len(data) == 0 || !strings.HasPrefix(lines[0], "#MFMAILDROP=") {
+		return nil, errMailfilterForeign
+	}
+	if v := atoiC(lines[0][len("#MFMAILDROP="):]); v != 1 && v != 2 {
+		return nil, errMailfilterForeign
+	}
+	var rules []mfRule
+	cur := mfRule{op: "contains"}
+	trunc := func(s string, n int) string {
+		if len(s) > n {
+			return s[:n]
+		}
+		return s
+	}
+	for _, line := range lines[1:] {
+		if !strings.HasPrefix(line, "##") {
+			continue
+		}
+		p := strings.TrimLeft(line[2:], " \t\r\n\v\f")
+		_, val, _ := strings.Cut(p, ":")
+		switch {
+		case hasPrefixFold(p, "From:"):
+			cur.from = trunc(val, 511)
+		case hasPrefixFold(p, "Op:"):
+			found := false
+			for _, op := range mfOps {
+				if strings.EqualFold(op, val) {
+					cur.op, found = op, true
+				}
+			}
+			if !found {
+				return rules, errMailfilterForeign
+			}
+		case hasPrefixFold(p, "Header:"):
+			cur.header = trunc(val, 255)
+		case hasPrefixFold(p, "Value:"):
+			cur.value = trunc(val, 255)
+		case hasPrefixFold(p, "Folder:"):
+			f := ""
+			if strings.HasPrefix(val, ".") {
+				f = "INBOX"
+			}
+			if val != "." {
+				f += val
+			}
+			cur.folder = trunc(f, 255)
+		case strings.EqualFold(p, "plainstring"):
+			cur.plain = true
+		case strings.EqualFold(p, "doesnot"):
+			cur.doesnot = true
+		case strings.EqualFold(p, "continue"):
+			cur.cont = true
+		case strings.EqualFold(p, "body"):
+			cur.body = true
+		case hasPrefixFold(p, "Name:"):
+			cur.name = val
+			cur.from = strings.TrimLeft(cur.from, " \t\r\n\v\f")
+			if validMailfilterRule(rules, &cur) {
+				rules = append(rules, cur)
+			}
+			cur = mfRule{op: "contains"}
+		}
+	}
+	return rules, nil
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// atoiC is C's atoi: optional blanks and sign, then digits; anything else ends it.
+func atoiC(s string) int {
+	s = strings.TrimLeft(s, " \t\n\v\f\r")
+	neg := false
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	n := 0
+	for i := 0; i < len(s) && s[i] >= '0' && s[i] <= '9' && n < 1<<30; i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	if neg {
+		return -n
+	}
+	return n
+}
+
+// validMailfilterRule applies the checks SqWebMail (maildir_filter_ruleupdate) makes.
+func validMailfilterRule(prev []mfRule, r *mfRule) bool {
+	if r.name == "" || len(r.name) > 200 || strings.ContainsAny(r.name, "'\"`") || hasControl(r.name) {
+		return false
+	}
+	for _, p := range prev {
+		if p.name == r.name {
+			return false
+		}
+	}
+	if len(r.header) > 200 {
+		return false
+	}
+	if r.header == "" {
+		switch r.op {
+		case "contains", "startswith", "endswith":
+			if !r.body {
+				return false
+			}
+		}
+	} else {
+		for i := 0; i < len(r.header); i++ {
+			c := r.header[i]
+			if c <= ' ' || strings.IndexByte(":'\\\"`/", c) >= 0 {
+				return false
+			}
+		}
+	}
+	if len(r.value) > 200 {
+		return false
+	}
+	if r.value == "" {
+		switch r.op {
+		case "mimemultipart", "textplain", "anymessage":
+		default:
+			return false
+		}
+	} else if !r.plain && !validMailfilterPattern(r.op, r.value) {
+		return false
+	}
+	if hasControl(r.from) {
+		return false
+	}
+	f := r.folder
+	if len(f) > 200 {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(f, "*") || strings.HasPrefix(f, "!"):
+		if strings.ContainsAny(f[1:], "'\"$\\`;(){}#&<>~") || hasControl(f[1:]) {
+			return false
+		}
+	case strings.HasPrefix(f, "+"):
+		if len(strings.Fields(f[1:])) == 0 {
+			return false
+		}
+	case f == "exit":
+	default:
+		if f != "INBOX" && !strings.HasPrefix(f, "INBOX.") {
+			return false
+		}
+		if f != "INBOX" && (strings.Contains(f, "/") || strings.Contains(f, "..") || strings.HasSuffix(f, ".")) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' {
+			return true
+		}
+	}
+	return false
+}
+
+// validMailfilterPattern checks a regular expression as SqWebMail does: "/", "$", "!", quotes
+// and control characters must be escaped, a size is digits only, a recipient takes no
+// grouping, then the pattern must compile (see the top comment about PCRE).
+func validMailfilterPattern(op, v string) bool {
+	at := func(i int) byte {
+		if i < len(v) {
+			return v[i]
+		}
+		return 0
+	}
+	quote := func(c byte) bool { return c == '\'' || c == '"' || c == '`' }
+	recipient := op == "hasrecipient"
+	for i := 0; i < len(v); {
+		c := v[i]
+		if c == '/' || c == '$' || c == '!' || c < ' ' || quote(c) {
+			return false
+		}
+		if op == "islargerthan" && (c < '0' || c > '9') {
+			return false
+		}
+		switch c {
+		case '(':
+			if recipient {
+				return false
+			}
+			i++
+			if at(i) == ')' {
+				return false
+			}
+			continue
+		case ')':
+			if recipient {
+				return false
+			}
+			i++
+			continue
+		case '[':
+			if recipient {
+				return false
+			}
+			i++
+			for {
+				if quote(at(i)) {
+					return false
+				}
+				if at(i) == '\\' {
+					i++
+				}
+				if at(i) < ' ' {
+					return false
+				}
+				i++
+				if at(i) == ']' {
+					break
+				}
+				if at(i) != '-' {
+					continue
+				}
+				i++
+				if quote(at(i)) {
+					return false
+				}
+				if at(i) == '\\' {
+					i++
+				}
+				if at(i) < ' ' {
+					return false
+				}
+				i++
+				if at(i) == ']' {
+					break
+				}
+			}
+			i++
+			continue
+		case '\\':
+			if recipient {
+				return false
+			}
+			i++
+		}
+		if at(i) == 0 {
+			return false
+		}
+		i++
+	}
+	switch op {
+	case "contains", "startswith", "endswith":
+		if _, err := syntax.Parse(v, syntax.Perl); err != nil {
+			var se *syntax.Error
+			if errors.As(err, &se) {
+				switch se.Code {
+				case syntax.ErrMissingParen, syntax.ErrUnexpectedParen, syntax.ErrMissingBracket,
+					syntax.ErrMissingRepeatArgument, syntax.ErrInvalidCharRange, syntax.ErrTrailingBackslash:
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// saveMailfilterRules regenerates the filter as SqWebMail's maildir_filter_saverules writes
+// it; maildir is the path the recipe delivers to, from the sender address of the vacation
+// replies.
+func saveMailfilterRules(rules []mfRule, maildir, from string) []byte {
+	var b bytes.Buffer
+	b.WriteString("#MFMAILDROP=2\n#\n# DO NOT EDIT THIS FILE.  This is an automatically generated filter.\n\n")
+	b.WriteString("FROM='" + escapeSingle(from) + "'\n")
+	for _, r := range rules {
+		folder := r.folder
+		switch {
+		case folder == "INBOX":
+			folder = "."
+		case strings.HasPrefix(folder, "INBOX."):
+			folder = folder[len("INBOX"):]
+		}
+		fmt.Fprintf(&b, "##Op:%s\n##Header:%s\n##Value:%s\n##Folder:%s\n##From:%s\n", r.op, r.header, r.value, folder, r.from)
+		if r.plain {
+			b.WriteString("##PlainString\n")
+		}
+		if r.doesnot {
+			b.WriteString("##DoesNot\n")
+		}
+		if r.body {
+			b.WriteString("##Body\n")
+		}
+		if r.cont {
+			b.WriteString("##Continue\n")
+		}
+		fmt.Fprintf(&b, "##Name:%s\n\n", r.name)
+		b.WriteString("\nif (")
+		if r.doesnot {
+			b.WriteString("!")
+		}
+		b.WriteString("(")
+		pat := mailfilterPattern(r.plain, r.value)
+		switch r.op {
+		case "startswith":
+			if r.body {
+				b.WriteString("/^" + pat + "/:b")
+			} else {
+				b.WriteString("/^" + r.header + ": *" + pat + "/")
+			}
+		case "endswith":
+			if r.body {
+				b.WriteString("/" + pat + "$/:b")
+			} else {
+				b.WriteString("/^" + r.header + ":.*" + pat + "$/")
+			}
+		case "contains":
+			if r.body {
+				b.WriteString("/" + pat + "/:b")
+			} else {
+				b.WriteString("/^" + r.header + ":.*" + pat + "/")
+			}
+		case "hasrecipient":
+			b.WriteString("hasaddr(\"" + r.value + "\")")
+		case "mimemultipart":
+			b.WriteString("/^Content-Type: *multipart\\/mixed/")
+		case "textplain":
+			b.WriteString(" (! /^Content-Type:/) || /^Content-Type: text\\/plain$/ || /^Content-Type: text\\/plain;/")
+		case "islargerthan":
+			b.WriteString("$SIZE > " + r.value)
+		case "anymessage":
+			b.WriteString("1")
+		}
+		b.WriteString("))\n{\n")
+		deliver := "to"
+		if r.cont {
+			deliver = "cc"
+		}
+		f := r.folder
+		switch {
+		case strings.HasPrefix(f, "!"):
+			fmt.Fprintf(&b, "    %s \"| $SENDMAIL -f \" '\"\"' \" %s\"\n", deliver, f[1:])
+		case strings.HasPrefix(f, "*"):
+			fmt.Fprintf(&b, "    echo \"%s\"\n    EXITCODE=70\n    exit\n", f[1:])
+		case strings.HasPrefix(f, "+"):
+			words := strings.FieldsFunc(f[1:], func(r rune) bool { return r == ' ' || r == '\t' || r == '\r' || r == '\n' })
+			if len(words) == 0 {
+				break
+			}
+			name, dsn, days, noquote := words[0], false, 0, false
+			for _, w := range words[1:] {
+				switch {
+				case strings.HasPrefix(w, "dsn="):
+					dsn = atoiC(w[4:]) != 0
+				case strings.HasPrefix(w, "days="):
+					days = atoiC(w[5:])
+				case w == "noquote":
+					noquote = true
+				}
+			}
+			if r.from != "" {
+				b.WriteString("    AUTOREPLYFROM='" + escapeSingle(r.from) + "'\n")
+			} else {
+				b.WriteString("    AUTOREPLYFROM=\"$FROM\"\n")
+			}
+			b.WriteString("   `" + sqwebmailMailbot + " -A \"X-Sender: $FROM\" -A \"From: $AUTOREPLYFROM\"")
+			if dsn {
+				b.WriteString(" -M \"$FROM\"")
+			}
+			fmt.Fprintf(&b, " -m \"%s/autoresponses/%s\"", maildir, name)
+			if noquote {
+				b.WriteString(" -N")
+			}
+			if days > 0 {
+				fmt.Fprintf(&b, " -d \"%s/autoresponses/%s.dat\" -D %d", maildir, name, uint(days))
+			}
+			b.WriteString(" $SENDMAIL -t -f \"\"`\n")
+		case f == "exit":
+			b.WriteString("    exit\n")
+		default:
+			dir := maildir
+			if f != "INBOX" {
+				dir = maildir + "/" + f[len("INBOX"):]
+			}
+			fmt.Fprintf(&b, "   %s \"%s/.\"\n", deliver, dir)
+		}
+		b.WriteString("}\n\n")
+	}
+	fmt.Fprintf(&b, "to \"%s/.\"\n", maildir)
+	return b.Bytes()
+}
+
+// mailfilterPattern is SqWebMail's print_pattern: a regular expression starting with a blank
+// gets a backslash; a plain string has every byte up to 0x80 but letters and digits escaped.
+func mailfilterPattern(plain bool, v string) string {
+	if !plain {
+		if v != "" && strings.IndexByte(" \t\n\v\f\r", v[0]) >= 0 {
+			return "\\" + v
+		}
+		return v
+	}
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c <= 0x80 && !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// escapeSingle backslash-escapes "'" and "\\" for a single-quoted maildrop string.
+func escapeSingle(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\'' || s[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
