@@ -7,7 +7,7 @@ FUZZTIME ?= 2m
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/courier ./cmd/courier
-	CGO_ENABLED=0 $(GO) build -o bin/courier-mda ./cmd/courier-mda
+	CGO_ENABLED=0 $(GO) build -tags lean -o bin/courier-mda ./cmd/courier-mda
 	CGO_ENABLED=1 $(GO) build -o bin/courier-authpam ./cmd/courier-authpam
 
 deps:

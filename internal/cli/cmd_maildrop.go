@@ -1,6 +1,11 @@
 package cli
 
-import "courier/internal/mda"
+import (
+	"fmt"
+
+	"courier/internal/filter/maildrop"
+	"courier/internal/mda"
+)
 
 func init() {
 	register(&Command{
@@ -15,4 +20,19 @@ func init() {
 // mda returns the invocation the per-message tools of internal/mda take.
 func (e *Env) mda() *mda.Invocation {
 	return &mda.Invocation{Args: e.Args, Stdin: e.Stdin, Stdout: e.Stdout, Stderr: e.Stderr, Getenv: e.Getenv}
+}
+
+func init() {
+	register(&Command{
+		Name:  "maildrop-pcre",
+		Usage: "",
+		Short: "internal: runs the maildrop patterns Go's regexp cannot for courier-mda (a pipe protocol on stdin/stdout)",
+		Run: func(e *Env) int {
+			if err := maildrop.ServePCRE(e.Stdin, e.Stdout); err != nil {
+				fmt.Fprintln(e.Stderr, err)
+				return 1
+			}
+			return 0
+		},
+	})
 }

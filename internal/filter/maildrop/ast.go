@@ -3,8 +3,6 @@ package maildrop
 import (
 	"fmt"
 	"sync"
-
-	"github.com/dlclark/regexp2/v2"
 )
 
 // SyntaxError is a parse error in a filter file, with its file name and line.
@@ -133,5 +131,5 @@ type Pattern struct {
 	Weight2  string
 
 	mu    sync.Mutex
-	cache map[string]*regexp2.Regexp // compiled forms by substituted source
+	cache map[string]matcher // compiled forms by substituted source
 }

@@ -9,8 +9,9 @@
 // Invariants and safety:
 //   - A filter file is parsed whole before anything runs; a bad file is a *SyntaxError naming
 //     "file:line", never a panic. Parsing is bounded (MaxFileBytes, MaxNesting).
-//   - Patterns use github.com/dlclark/regexp2 (PCRE-like); each match has a time limit and
-//     the whole run a watchdog. Running out of time returns an error wrapping ErrTimeout,
+//   - Patterns run on Go's regexp (linear time) when it reads them as PCRE does, else on
+//     github.com/dlclark/regexp2 (PCRE-like, backtracking; see pattern.go); each match has a
+//     time limit and the whole run a watchdog. Running out of time returns an error wrapping ErrTimeout,
 //     which exception does not trap: the caller delivers to DEFAULT.
 //   - include is bounded in depth; a shell is started only where the recipe asks for one
 //     (backticks, system, xfilter, "| program").

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/dlclark/regexp2/v2"
 )
 
 // eval evaluates an expression to text.
@@ -275,27 +273,27 @@ func (in *Interp) subst(s string) string {
 }
 
 // compile returns the compiled form of a pattern after substitution, or nil (after saying
-// why on standard error) for a pattern that does not compile: it matches nothing.
-func (in *Interp) compile(p *Pattern, line int) (*regexp2.Regexp, error) {
+// why on standard error) for a pattern that does not compile: it matches nothing. Any other
+// error (the lean build's PCRE helper missing) stops the filter.
+func (in *Interp) compile(p *Pattern, line int) (matcher, error) {
 	src := in.subst(p.Source)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if re, ok := p.cache[src]; ok {
 		return re, nil
 	}
-	opt := regexp2.None
-	if !strings.ContainsRune(p.Options, 'D') {
-		opt |= regexp2.IgnoreCase
-	}
-	re, err := compileShared(src, opt, in.opts.MatchTimeout)
-	if err != nil {
+	re, err := compileShared(src, !strings.ContainsRune(p.Options, 'D'), in.opts.MatchTimeout)
+	if errors.Is(err, errBadPattern) {
 		// Courier's maildrop reports a pattern PCRE refuses and goes on as if it did not
 		// match: the filter file parsed, and its other rules still apply.
 		fmt.Fprintf(in.opts.Stderr, "Invalid regular expression /%s/: %v\n%s(%d): Syntax error in /pattern/.\n", src, err, in.file, line)
 		return nil, nil
 	}
+	if err != nil {
+		return nil, in.fatal(line, err)
+	}
 	if p.cache == nil || len(p.cache) > 64 {
-		p.cache = map[string]*regexp2.Regexp{}
+		p.cache = map[string]matcher{}
 	}
 	p.cache[src] = re
 	return re, nil
@@ -303,15 +301,15 @@ func (in *Interp) compile(p *Pattern, line int) (*regexp2.Regexp, error) {
 
 // sharedRegexps keeps compiled patterns across runs in one process: local delivery runs a
 // filter file once per message, parsing it anew each time, and compiling its patterns was
-// a tenth of an in-process delivery's CPU. A regexp2.Regexp is safe for concurrent use.
+// a tenth of an in-process delivery's CPU. Matchers are safe for concurrent use.
 var sharedRegexps struct {
 	sync.Mutex
-	m map[regexpKey]*regexp2.Regexp
+	m map[regexpKey]matcher
 }
 
 type regexpKey struct {
 	src     string
-	opt     regexp2.RegexOptions
+	icase   bool
 	timeout time.Duration
 }
 
@@ -319,27 +317,22 @@ type regexpKey struct {
 // would otherwise grow it without end.
 const maxSharedRegexps = 512
 
-// compileShared compiles src with opt and timeout, or returns the copy compiled before.
-func compileShared(src string, opt regexp2.RegexOptions, timeout time.Duration) (*regexp2.Regexp, error) {
-	k := regexpKey{src, opt, timeout}
+// compileShared compiles src, or returns the copy compiled before.
+func compileShared(src string, icase bool, timeout time.Duration) (matcher, error) {
+	k := regexpKey{src, icase, timeout}
 	sharedRegexps.Lock()
 	re := sharedRegexps.m[k]
 	sharedRegexps.Unlock()
 	if re != nil {
 		return re, nil
 	}
-	tr, err := pcreToRegexp2(src)
+	re, err := compileMatcher(src, icase, timeout)
 	if err != nil {
 		return nil, err
 	}
-	re, err = regexp2.Compile(tr, opt)
-	if err != nil {
-		return nil, fmt.Errorf("compile: %w", err)
-	}
-	re.MatchTimeout = timeout
 	sharedRegexps.Lock()
 	if sharedRegexps.m == nil || len(sharedRegexps.m) >= maxSharedRegexps {
-		sharedRegexps.m = map[regexpKey]*regexp2.Regexp{}
+		sharedRegexps.m = map[regexpKey]matcher{}
 	}
 	sharedRegexps.m[k] = re
 	sharedRegexps.Unlock()
@@ -377,12 +370,19 @@ func (in *Interp) timeoutErr(line int, p *Pattern, err error) error {
 	return fmt.Errorf("%s:%d: pattern /%s/ stopped after %v: %w", in.file, line, p.Source, in.opts.MatchTimeout, ErrTimeout)
 }
 
-func (in *Interp) setMatch(m *regexp2.Match) {
-	gs := m.Groups()
-	in.vars["MATCH"] = gs[0].String()
+func (in *Interp) setMatch(gs []string) {
+	in.vars["MATCH"] = gs[0]
 	for i := 1; i < len(gs); i++ {
-		in.vars["MATCH"+strconv.Itoa(i)] = gs[i].String()
+		in.vars["MATCH"+strconv.Itoa(i)] = gs[i]
 	}
+}
+
+// matchErr turns a matcher's error into the filter's: a timeout, or a fatal error.
+func (in *Interp) matchErr(line int, p *Pattern, err error) error {
+	if errors.Is(err, errMatchTimeout) {
+		return in.timeoutErr(line, p, err)
+	}
+	return in.fatal(line, err)
 }
 
 // match runs a pattern. Unweighted, a match against the message is worth 2 and one against
@@ -408,9 +408,9 @@ func (in *Interp) match(m *matchExpr) (string, error) {
 		if err := in.check(m.line); err != nil {
 			return "", err
 		}
-		mt, err := re.FindStringMatch(validUTF8(l))
+		mt, err := re.first(validUTF8(l))
 		if err != nil {
-			return "", in.timeoutErr(m.line, m.pat, err)
+			return "", in.matchErr(m.line, m.pat, err)
 		}
 		if mt == nil {
 			continue
@@ -451,17 +451,21 @@ func (in *Interp) foreachMatches(m *matchExpr) ([]string, error) {
 		if err := in.check(m.line); err != nil {
 			return nil, err
 		}
-		mt, err := re.FindStringMatch(validUTF8(l))
-		for mt != nil && err == nil && len(out) < maxMatches {
-			in.setMatch(mt)
-			out = append(out, mt.String())
-			if m.target == nil {
-				break
+		var ms [][]string
+		if m.target == nil {
+			var g []string
+			if g, err = re.first(validUTF8(l)); g != nil {
+				ms = [][]string{g}
 			}
-			mt, err = re.FindNextMatch(mt)
+		} else {
+			ms, err = re.all(validUTF8(l), maxMatches-len(out))
+		}
+		for _, g := range ms {
+			in.setMatch(g)
+			out = append(out, g[0])
 		}
 		if err != nil {
-			return nil, in.timeoutErr(m.line, m.pat, err)
+			return nil, in.matchErr(m.line, m.pat, err)
 		}
 	}
 	return out, nil
@@ -613,25 +617,16 @@ func (in *Interp) lookup(c *callExpr, args []string) (string, error) {
 		if line == "" || line[0] == '#' {
 			continue
 		}
-		ro := regexp2.None
-		if !strings.ContainsRune(opts, 'D') {
-			ro |= regexp2.IgnoreCase
-		}
-		var re *regexp2.Regexp
-		tr, err := pcreToRegexp2(line)
-		if err == nil {
-			re, err = regexp2.Compile(tr, ro)
-		}
+		re, err := compileShared(line, !strings.ContainsRune(opts, 'D'), in.opts.MatchTimeout)
 		if err != nil {
 			return "", in.fatal(c.line, fmt.Errorf("lookup %s: bad pattern %q: %w", args[1], line, err))
 		}
-		re.MatchTimeout = in.opts.MatchTimeout
 		for _, l := range strings.Split(args[0], "\n") {
-			ok, err := re.MatchString(validUTF8(l))
+			g, err := re.first(validUTF8(l))
 			if err != nil {
-				return "", in.timeoutErr(c.line, &Pattern{Source: line}, err)
+				return "", in.matchErr(c.line, &Pattern{Source: line}, err)
 			}
-			if ok {
+			if g != nil {
 				return "1", nil
 			}
 		}

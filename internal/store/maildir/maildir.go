@@ -212,4 +212,3 @@ func CleanTmp(dir string, now time.Time) (int, error) {
 	}
 	return n, nil
 }
-
