@@ -2,11 +2,14 @@
 # Deliveries per second: Courier's real deliverquota versus ours, each run N times as a fresh
 # process into one maildir (with a quota, so maildirsize is read and appended every time).
 #   bench/deliver.sh [N] [OURS]      (defaults: 500, bin/courier; build it first)
+#   P=8 bench/deliver.sh ...         P deliveries at once (as courierd runs local deliveries
+#                                    in parallel, up to MAXDELS), each a fresh process
 # The row "lean" is bin/courier-mda, the small per-message binary beside OURS, when built.
 # Note: Courier's deliverquota does not fsync; ours fsyncs the message and new/ before it
 # reports success, so the rates compare a durable delivery with a non-durable one.
 set -euo pipefail
 n=${1:-500}
+par=${P:-1}
 ours=${2:-bin/courier}
 here=$(cd "$(dirname "$0")/.." && pwd)
 [ -x "$ours" ] || { echo "build first: go build -o bin/courier ./cmd/courier" >&2; exit 1; }
@@ -24,10 +27,13 @@ rate() { # name, command...
   "$@" >/dev/null 2>&1 || true
   local start end
   start=$(date +%s.%N)
-  for ((i = 0; i < n; i++)); do "${DQ[@]}" "$md" < "$msg"; done
+  for ((w = 0; w < par; w++)); do
+    ( for ((i = w; i < n; i += par)); do "${DQ[@]}" "$md" < "$msg"; done ) &
+  done
+  wait
   end=$(date +%s.%N)
   awk -v n="$n" -v s="$start" -v e="$end" -v name="$name" \
-    'BEGIN { printf "%-8s %6d deliveries in %7.3f s = %8.1f deliveries/s\n", name, n, e - s, n / (e - s) }'
+    -v p="$par" 'BEGIN { printf "%-8s %6d deliveries (%d at once) in %7.3f s = %8.1f deliveries/s\n", name, n, p, e - s, n / (e - s) }'
   echo "         $(ls "$md/new" | wc -l) files in new/, maildirsize: $(head -1 "$md/maildirsize")"
 }
 
