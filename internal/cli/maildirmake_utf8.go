@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"courier/internal/store/foldername"
 )
 
 // maildirmake --checkutf8 / --convutf8 MAILDIR [MAILFILTER]: convert a pre-Unicode maildir,
@@ -300,7 +302,7 @@ func convertLevelUTF8(l string) (string, bool) {
 		var acc uint32
 		bits := 0
 		for j := 0; j < len(seq); j++ {
-			v := b64val(seq[j])
+			v := foldername.Base64Value(seq[j])
 			if v < 0 {
 				return "", false
 			}
@@ -346,23 +348,6 @@ func safeLevelUTF8(l string) bool {
 		}
 	}
 	return true
-}
-
-// b64val maps a byte of the modified BASE64 alphabet to its value, or -1.
-func b64val(c byte) int {
-	switch {
-	case c >= 'A' && c <= 'Z':
-		return int(c - 'A')
-	case c >= 'a' && c <= 'z':
-		return int(c-'a') + 26
-	case c >= '0' && c <= '9':
-		return int(c-'0') + 52
-	case c == '+':
-		return 62
-	case c == ',':
-		return 63
-	}
-	return -1
 }
 
 // --- SqWebMail .mailfilter ---

@@ -10,8 +10,9 @@ import (
 // b64 is the modified BASE64 alphabet of RFC 3501 §5.1.3: RFC 2045's with ',' in place of '/'.
 const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,"
 
-// b64val maps a byte to its 6-bit value, or -1 when the byte is not in the alphabet.
-func b64val(c byte) int {
+// Base64Value maps a byte of modified UTF-7's BASE64 alphabet to its 6-bit value, or -1 when
+// the byte is not in the alphabet.
+func Base64Value(c byte) int {
 	switch {
 	case c >= 'A' && c <= 'Z':
 		return int(c - 'A')
@@ -125,7 +126,7 @@ func decodeShift(b *strings.Builder, seq string) error {
 	var acc uint32
 	bits := 0
 	for j := 0; j < len(seq); j++ {
-		v := b64val(seq[j])
+		v := Base64Value(seq[j])
 		if v < 0 {
 			return fmt.Errorf("byte %q is not modified BASE64", seq[j])
 		}
