@@ -51,6 +51,7 @@ func main() {
 	filter := flag.String("filter", "../shared/anchors/smtp/maildrop/mailfilter-3rules", "the filter")
 	modes := flag.String("modes", "exec,lean,inproc,ref", "modes to run, comma-separated")
 	base := flag.String("dir", "/var/tmp", "where the work directory goes (the filesystem measured)")
+	keep := flag.Bool("keep", false, "leave the work directory (on ext4 without a journal, files deleted in the last minutes slow every later create in their block group: delete after the last run)")
 	interleave := flag.Bool("interleave", false, "deliver each message through every mode in turn (one at a time) instead of mode after mode; for a machine whose load changes during the run")
 	workers := flag.Int("workers", 1, "concurrent deliveries in every mode: goroutines in the inproc mode, as the server's local delivery workers run them; processes at once in the others, as Courier's courierd runs local deliveries")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -77,7 +78,11 @@ func main() {
 		log.Error("work directory", "err", err)
 		os.Exit(1)
 	}
-	defer os.RemoveAll(work)
+	if *keep {
+		fmt.Fprintln(os.Stderr, "keeping", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
 	os.Chmod(work, 0o755) //nolint:errcheck
 	msgs := mix(*n)
 	type runner struct {
