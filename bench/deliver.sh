@@ -2,6 +2,9 @@
 # Deliveries per second: Courier's real deliverquota versus ours, each run N times as a fresh
 # process into one maildir (with a quota, so maildirsize is read and appended every time).
 #   bench/deliver.sh [N] [OURS]      (defaults: 500, bin/courier; build it first)
+#   DIR=/ KEEP=1 bench/deliver.sh    work directory at the top of the filesystem, kept (see
+#                                    bench/maildrop: recent deletions slow creates on ext4
+#                                    without a journal)
 #   P=8 bench/deliver.sh ...         P deliveries at once (as courierd runs local deliveries
 #                                    in parallel, up to MAXDELS), each a fresh process
 # The row "lean" is bin/courier-mda, the small per-message binary beside OURS, when built.
@@ -15,9 +18,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 [ -x "$ours" ] || { echo "build first: go build -o bin/courier ./cmd/courier" >&2; exit 1; }
 ours=$(cd "$(dirname "$ours")" && pwd)/$(basename "$ours")
 eval "$("$here/../shared/tools/courier-ref")"
-work=$(mktemp -d /var/tmp/deliver-bench.XXXXXX)
+work=$(mktemp -d "${DIR:-/var/tmp}/deliver-bench.XXXXXX")
 chmod 755 "$work"
-trap 'rm -rf "$work"' EXIT
+if [ -n "${KEEP:-}" ]; then echo "keeping $work" >&2; else trap 'rm -rf "$work"' EXIT; fi
 msg="$work/msg"
 { printf 'From: a@example.com\nTo: b@example.com\nSubject: bench\n\n'; for i in $(seq 100); do echo "body line $i of a message"; done; } > "$msg"
 
