@@ -17,6 +17,7 @@ deps:
 # differential scenarios against real Courier.
 test: deps build
 	$(GO) vet ./...
+	$(GO) vet -tags lean ./cmd/courier-mda ./internal/filter/maildrop
 	$(GO) test -race -count=1 -timeout 20m ./...
 	bash scripts/diff-conformance.sh
 
