@@ -88,6 +88,9 @@ func ServePCRE(r io.Reader, w io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("maildrop-pcre: request: %w", err)
 		}
+		if q.timeout <= 0 || q.timeout > DefaultMatchTimeout {
+			q.timeout = DefaultMatchTimeout
+		}
 		k := key{q.pattern, q.icase, q.timeout}
 		m := cache[k]
 		if m == nil {

@@ -46,9 +46,13 @@ func getString(r *bufio.Reader) (string, error) {
 	if n > maxProtoString {
 		return "", fmt.Errorf("maildrop-pcre: string of %d bytes", n)
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r, b); err != nil {
+	// Read what is there rather than allocate what the length claims.
+	b, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	if err != nil {
 		return "", err
+	}
+	if uint64(len(b)) != n {
+		return "", io.ErrUnexpectedEOF
 	}
 	return string(b), nil
 }

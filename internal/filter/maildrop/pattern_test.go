@@ -254,3 +254,31 @@ func TestPCREQuantifier(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPCREProtocol: whatever arrives on the pipe, the readers return an error or a value,
+// never panic, and ServePCRE stops with an error or at the end.
+func FuzzPCREProtocol(f *testing.F) {
+	var b bytes.Buffer
+	w := newTestWriter(&b)
+	writeRequest(w, &pcreRequest{op: 'F', icase: true, timeout: time.Second, max: 3, pattern: `(a)\1`, text: "aa"}) //nolint:errcheck
+	writeMatches(w, [][]string{{"aa", "a"}})                                                                        //nolint:errcheck
+	f.Add(b.Bytes())
+	f.Add([]byte("E\x03bad"))
+	f.Add([]byte("M\xff\xff\xff\xff\x0f"))
+	f.Add([]byte("C\x00\x00\x00\x05(abc\x00"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r := newTestReader(bytes.NewReader(in))
+		for i := 0; i < 8; i++ {
+			if _, err := readAnswer(r); err != nil {
+				break
+			}
+		}
+		r = newTestReader(bytes.NewReader(in))
+		for i := 0; i < 8; i++ {
+			if _, err := readRequest(r); err != nil {
+				break
+			}
+		}
+		ServePCRE(bytes.NewReader(in), io.Discard) //nolint:errcheck
+	})
+}
