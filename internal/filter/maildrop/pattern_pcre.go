@@ -88,7 +88,7 @@ func ServePCRE(r io.Reader, w io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("maildrop-pcre: request: %w", err)
 		}
-		if q.timeout <= 0 || q.timeout > DefaultMatchTimeout {
+		if q.timeout <= 0 || q.timeout > time.Minute {
 			q.timeout = DefaultMatchTimeout
 		}
 		k := key{q.pattern, q.icase, q.timeout}
