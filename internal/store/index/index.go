@@ -215,6 +215,9 @@ type Index struct {
 	kwNames []string
 	kwSets  [][]string        // kwSets[0] is the empty set
 	kwIdx   map[string]uint32 // joined set to its number, built on demand
+	// shared: the slices above may be shared with Clones, read by other goroutines; the
+	// first change copies what it writes in place (unshare).
+	shared bool
 }
 
 // New returns an empty index (UIDVALIDITY 0: not yet known).
@@ -252,6 +255,7 @@ func (ix *Index) at(i int) rec {
 
 // decode turns lazy records into recs, before the first change.
 func (ix *Index) decode() {
+	ix.unshare()
 	if !ix.lazy {
 		return
 	}
@@ -499,6 +503,7 @@ func (ix *Index) Remove(positions []int, modseq uint64) {
 // logExpunges appends UIDs to the expunge log, dropping the oldest entries past
 // MaxExpungeLog.
 func (ix *Index) logExpunges(uids []uint32, modseq uint64) {
+	ix.unshare()
 	for _, u := range uids {
 		ix.Expunges = append(ix.Expunges, Expunge{UID: u, ModSeq: modseq})
 	}
@@ -556,6 +561,7 @@ func (ix *Index) kwSet(kws []string) uint32 {
 	if len(kws) == 0 {
 		return 0
 	}
+	ix.unshare()
 	if ix.kwIdx == nil {
 		ix.kwIdx = make(map[string]uint32, len(ix.kwSets))
 		for i, s := range ix.kwSets[1:] {

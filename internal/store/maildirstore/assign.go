@@ -3,6 +3,8 @@ package maildirstore
 import (
 	"sync"
 
+	"courier/internal/store/index"
+
 	"courier/internal/store/maildir"
 )
 
@@ -34,6 +36,7 @@ type assigner struct {
 
 type assignReq struct {
 	bases []string
+	ents  []index.Entry // the messages, for the folder's shared index; nil: not known
 	done  chan assignRes
 }
 
@@ -68,11 +71,15 @@ func (a *assigner) release(dir string) {
 // assignUIDs gives UIDs to the messages of f with the given base names (see
 // maildir.Folder.AssignUIDs), grouped with those other goroutines of the process assign
 // meanwhile; it returns the folder's UIDVALIDITY with them.
-func (s *Store) assignUIDs(f *maildir.Folder, bases []string) (uint32, []uint32, error) {
+//
+// ents, when not nil, describe the messages (one per base, UIDs not set): the leader adds
+// them with their UIDs to the folder's shared index (applyAppends) before anyone of the
+// batch returns.
+func (s *Store) assignUIDs(f *maildir.Folder, bases []string, ents []index.Entry) (uint32, []uint32, error) {
 	dir := f.Path()
 	a := assignerFor(dir)
 	defer a.release(dir)
-	req := &assignReq{bases: bases, done: make(chan assignRes, 1)}
+	req := &assignReq{bases: bases, ents: ents, done: make(chan assignRes, 1)}
 	a.mu.Lock()
 	a.pending = append(a.pending, req)
 	if a.running {
@@ -93,6 +100,22 @@ func (s *Store) assignUIDs(f *maildir.Folder, bases []string) (uint32, []uint32,
 		all = append(all, r.bases...)
 	}
 	v, uids, err := f.AssignUIDs(all)
+	if err == nil {
+		var known []index.Entry
+		for _, r := range batch {
+			if r.ents == nil || len(r.ents) != len(r.bases) {
+				known = nil
+				break
+			}
+			known = append(known, r.ents...)
+		}
+		if known != nil {
+			for k := range known {
+				known[k].UID = uids[k]
+			}
+		}
+		applyAppends(dir, known, s.opt.Now())
+	}
 	var mine assignRes
 	for _, r := range batch {
 		res := assignRes{uidValidity: v, err: err}

@@ -24,22 +24,24 @@ type mailbox struct {
 	s       *Store
 	f       *maildir.Folder
 	name    string
-	ix      *index.Index
+	ix      *index.Index // the view's copy of the folder's shared index (st), as of gen
+	st      *folderState // the folder's index shared by the process's views
+	gen     uint64       // st's gen that ix is a copy of (plus the view's own changes)
+	ops     []ownOp      // the own change running records what it did here (own)
 	recent  map[uint32]bool
-	unsaved bool
 	updates chan struct{}
 	wmu     sync.Mutex // guards wkey: Store.Close may end the subscription from elsewhere
 	wkey    string     // the folder's key in the Store's Watcher; "" when not subscribed
 	// onUpdate is called by the watcher's goroutine along with each signal on updates.
 	onUpdate atomic.Pointer[func()]
-	saving   sync.WaitGroup
 	closed   bool
 }
 
 var _ store.Mailbox = (*mailbox)(nil)
 
-// Open returns a new view of the folder: it loads the folder's index (rebuilding it when
-// it is missing, corrupt or stale) and starts watching the folder.
+// Open returns a new view of the folder: a copy of the folder's index shared by the
+// process's views (folderstate.go), which is loaded (rebuilt when missing, corrupt or
+// stale) and brought in step first, and starts watching the folder.
 func (s *Store) Open(name string) (store.Mailbox, error) {
 	if err := s.check(); err != nil {
 		return nil, err
@@ -49,23 +51,23 @@ func (s *Store) Open(name string) (store.Mailbox, error) {
 		return nil, classify("open", name, err)
 	}
 	m := &mailbox{s: s, f: f, name: name, recent: map[uint32]bool{}, updates: make(chan struct{}, 1)}
-	ix, err := index.Load(f.Path())
-	if err != nil {
-		ix = index.New() // missing or corrupt: rebuilt from the Maildir below
-	}
-	m.ix = ix
+	m.st = acquireState(f.Path())
 	s.watch(m)
-	d, err := ix.Refresh(f, false, s.opt.Now())
+	m.st.mu.Lock()
+	d, err := m.st.current(f, s.opt.Now())
+	if err == nil {
+		m.ix, m.gen = m.st.ix.Clone(), m.st.gen
+	}
+	m.st.mu.Unlock()
 	if err != nil {
 		m.release()
+		_ = m.st.release(&s.seq)
 		return nil, classify("open", name, err)
 	}
 	for _, u := range d.Recent {
 		m.recent[u] = true
 	}
-	if len(d.New)+len(d.Updated)+len(d.Expunged) > 0 || ix.Outdated() {
-		m.saveAsync() // an outdated file is upgraded once, so later opens list flags faster
-	}
+	m.st.saveSoon(&s.seq)
 	return m, nil
 }
 
@@ -80,20 +82,6 @@ func (m *mailbox) unwatch() {
 	if key != "" {
 		m.s.opt.Watcher.remove(m, key)
 	}
-}
-
-// saveAsync writes the index in the background (Close waits for it). Encoding is done there
-// too, from a snapshot: for 100,000 messages it takes 6-12 ms that Open (IMAP SELECT) would
-// otherwise wait for after every change found.
-func (m *mailbox) saveAsync() {
-	snap := m.ix.Snapshot()
-	dir := m.f.Path()
-	m.unsaved = false
-	m.saving.Add(1)
-	go func() {
-		defer m.saving.Done()
-		_ = index.WriteFile(dir, snap.Encode(), &m.s.seq) // a cache: failing to save costs a rescan later
-	}()
 }
 
 func (m *mailbox) Name() string { return m.name }
@@ -244,12 +232,28 @@ func (m *mailbox) file(i int) maildir.Message {
 	return maildir.Message{Sub: sub, Name: m.ix.Name(i)}
 }
 
+// findFallbacks counts the lookups that listed the folder (tests).
+var findFallbacks atomic.Int64
+
 // locate returns the message file, following a rename by another process.
 func (m *mailbox) locate(i int) (maildir.Message, error) {
 	msg := m.file(i)
 	if _, err := os.Lstat(filepath.Join(m.f.Path(), msg.Sub, msg.Name)); err == nil {
 		return msg, nil
 	}
+	// Renamed since the view's copy was made: the shared index knows the name when a
+	// session of this process renamed it, which spares listing the directory (Find).
+	// Expunged by one of them: gone (no listing either).
+	cur, present, known := m.st.name(m.ix.UID(i), m.ix.UIDValidity)
+	if known && !present {
+		return msg, fmt.Errorf("%w: %s: expunged", store.ErrNoMessage, msg.Base())
+	}
+	if present && cur != msg && cur.Base() == msg.Base() {
+		if _, err := os.Lstat(filepath.Join(m.f.Path(), cur.Sub, cur.Name)); err == nil {
+			return cur, nil
+		}
+	}
+	findFallbacks.Add(1)
 	found, err := m.f.Find(msg.Base())
 	if err != nil {
 		return msg, fmt.Errorf("%w: %w", store.ErrNoMessage, err)
@@ -285,7 +289,7 @@ func (m *mailbox) InternalDate(uid store.UID) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("maildirstore: internal date: %w: %w", store.ErrNoMessage, err)
 	}
 	m.ix.SetDate(i, st.ModTime().Unix())
-	m.unsaved = true
+	m.st.cache(m.ix.UID(i), func(ix *index.Index, j int) { ix.SetDate(j, st.ModTime().Unix()) })
 	return time.Unix(st.ModTime().Unix(), 0), nil
 }
 
@@ -382,7 +386,23 @@ type source struct {
 // keywords and assigns their UIDs in one courierimapuiddb update; it returns the folder's
 // UIDVALIDITY with them. When one delivery fails, those made before it are removed again
 // and the error returned.
-func (s *Store) appendTo(f *maildir.Folder, srcs []source) (uint32, []store.UID, error) {
+//
+// The folder's shared index (folderstate.go), when it has one, gets the messages with their
+// UIDs (assignUIDs), so that its views need not list the folder to find them.
+func (s *Store) appendTo(f *maildir.Folder, srcs []source) (v uint32, _ []store.UID, err error) {
+	if st := lookupState(f.Path()); st != nil {
+		st.begin()
+		defer func() {
+			if err != nil {
+				st.mu.Lock()
+				st.taint() // files may be left without a UID
+				st.mu.Unlock()
+			}
+			st.end(nil)
+			st.drop()
+			s.notifyFolder(f.Path())
+		}()
+	}
 	var done []*maildir.Delivery
 	undo := func() {
 		for _, d := range done {
@@ -391,6 +411,7 @@ func (s *Store) appendTo(f *maildir.Folder, srcs []source) (uint32, []store.UID,
 	}
 	kw := keywords.Open(f.Path(), keywords.Options{})
 	bases := make([]string, 0, len(srcs))
+	ents := make([]index.Entry, 0, len(srcs))
 	for _, src := range srcs {
 		d, err := f.Deliver(src.r, &maildir.DeliverOptions{Cur: true, Flags: src.flags, NoQuota: f.IsTrash(), Date: src.date})
 		if err != nil {
@@ -400,6 +421,11 @@ func (s *Store) appendTo(f *maildir.Folder, srcs []source) (uint32, []store.UID,
 		done = append(done, d)
 		base, _, _ := maildir.ParseName(d.Name)
 		bases = append(bases, base)
+		e := index.Entry{Name: d.Name, New: d.Sub == maildir.New, Size: d.Size, Keywords: src.kws}
+		if !src.date.IsZero() {
+			e.Date = src.date.Unix()
+		}
+		ents = append(ents, e)
 		if len(src.kws) > 0 {
 			if err := kw.Set(base, src.kws); err != nil {
 				undo()
@@ -407,7 +433,7 @@ func (s *Store) appendTo(f *maildir.Folder, srcs []source) (uint32, []store.UID,
 			}
 		}
 	}
-	v, uids, err := s.assignUIDs(f, bases)
+	v, uids, err := s.assignUIDs(f, bases, ents)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -431,22 +457,114 @@ func (m *mailbox) syncCur() error {
 	return nil
 }
 
-// own runs an own change: when the index was in step before it, it is after it too, unless
-// courierimapuiddb changed meanwhile. Our changes (flags, keywords, expunges) never write
-// courierimapuiddb, and every delivery through a Store does, after linking its file: so a
-// delivery by another view or process during fn, which the directories' new mtimes would
-// hide, leaves the old stamps, and the next Sync rescans.
+// ownOp is one change of an own change, recorded to be applied to the shared index.
+type ownOp struct {
+	kind   byte // 'n' name, 'k' keywords, 'x' expunge
+	uid    uint32
+	uids   []uint32
+	name   string
+	inNew  bool
+	kws    []string
+	modseq uint64
+}
+
+// own runs an own change fn, which makes its changes to the view's index through setName,
+// setKeywords and remove, which record them; they are then applied to the folder's shared
+// index as well (folderstate.go), so that the other views find them at their next Sync and
+// nobody lists the folder for them. fn must record every change it makes to the folder.
 func (m *mailbox) own(fn func() error) error {
-	pre := index.ReadStamps(m.f.Path())
-	fresh := m.ix.UIDValidity != 0 && pre == m.ix.Stamps
+	m.st.begin()
+	m.ops = m.ops[:0]
 	err := fn()
-	if fresh {
-		if post := index.ReadStamps(m.f.Path()); post.UIDDB == pre.UIDDB && post.UIDDBSize == pre.UIDDBSize {
-			m.ix.Stamps = post
+	ops := m.ops
+	m.ops = nil
+	var apply func(ix *index.Index) bool
+	if len(ops) > 0 {
+		dir := m.f.Path()
+		apply = func(ix *index.Index) bool {
+			for _, o := range ops {
+				switch o.kind {
+				case 'n':
+					i, ok := ix.Search(o.uid)
+					if !ok {
+						continue // expunged meanwhile
+					}
+					sub := maildir.Cur
+					if o.inNew {
+						sub = maildir.New
+					}
+					// Renamed again by someone since: the order of the changes is not known.
+					if _, err := os.Lstat(filepath.Join(dir, sub, o.name)); err != nil {
+						return false
+					}
+					ix.SetName(i, o.name, o.inNew, o.modseq)
+				case 'k':
+					if i, ok := ix.Search(o.uid); ok {
+						ix.SetKeywords(i, o.kws, o.modseq)
+					}
+				case 'x':
+					var pos []int
+					for _, u := range o.uids {
+						if i, ok := ix.Search(u); ok {
+							pos = append(pos, i)
+						}
+					}
+					ix.Remove(pos, o.modseq)
+				}
+			}
+			return true
 		}
 	}
-	m.unsaved = true
+	before, after, ok := m.st.end(apply)
+	if ok && before == m.gen {
+		m.gen = after // the view's copy is the shared index again
+	}
+	m.s.notifyFolder(m.f.Path())
 	return err
+}
+
+// notifyFolder signals the views of the folder directory dir after an own change reached
+// the shared index: inotify's events for the change's files may have come before it did,
+// and a Sync then found nothing yet.
+func (s *Store) notifyFolder(dir string) {
+	if s.opt.NoWatch || s.opt.Watcher == nil {
+		return
+	}
+	s.opt.Watcher.notify(watchKey(dir))
+}
+
+// nextModSeq returns a mod-sequence for an own change (from the shared index: one order for
+// every view of the folder).
+func (m *mailbox) nextModSeq() uint64 {
+	ms := m.st.nextModSeq(m.s.opt.Now(), m.ix.HighestModSeq)
+	if ms == 0 {
+		return m.ix.NextModSeq(m.s.opt.Now())
+	}
+	if ms > m.ix.HighestModSeq {
+		m.ix.HighestModSeq = ms
+	}
+	return ms
+}
+
+// setName, setKeywords and remove change the view's index in an own change and record it.
+func (m *mailbox) setName(i int, name string, inNew bool, modseq uint64) {
+	m.ix.SetName(i, name, inNew, modseq)
+	m.ops = append(m.ops, ownOp{kind: 'n', uid: m.ix.UID(i), name: name, inNew: inNew, modseq: modseq})
+}
+
+func (m *mailbox) setKeywords(i int, kws []string, modseq uint64) {
+	m.ix.SetKeywords(i, kws, modseq)
+	m.ops = append(m.ops, ownOp{kind: 'k', uid: m.ix.UID(i), kws: kws, modseq: modseq})
+}
+
+func (m *mailbox) remove(pos []int, modseq uint64) {
+	uids := make([]uint32, len(pos))
+	for k, i := range pos {
+		uids[k] = m.ix.UID(i)
+		delete(m.recent, uids[k])
+	}
+	m.ix.Remove(pos, modseq)
+	m.ops = append(m.ops, ownOp{kind: 'x', uids: uids, modseq: modseq})
 }
 
 func (m *mailbox) SetFlags(uids []store.UID, op store.FlagOp, flags store.Flags, kws []string) ([]store.Message, error) {
@@ -456,7 +574,7 @@ func (m *mailbox) SetFlags(uids []store.UID, op store.FlagOp, flags store.Flags,
 	kws = normKeywords(kws)
 	var out []store.Message
 	err := m.own(func() error {
-		modseq := m.ix.NextModSeq(m.s.opt.Now())
+		modseq := m.nextModSeq()
 		kw := m.kwStore()
 		renamed := false
 		for _, uid := range uids {
@@ -508,14 +626,14 @@ func (m *mailbox) SetFlags(uids []store.UID, op store.FlagOp, flags store.Flags,
 				if err != nil {
 					return classify("store flags in", m.name, err)
 				}
-				m.ix.SetName(i, to.Name, false, modseq)
+				m.setName(i, to.Name, false, modseq)
 				renamed, changed = true, true
 			}
 			if !slices.Equal(oldK, newK) {
 				if err := kw.Set(cur.Base(), newK); err != nil {
 					return classify("store keywords in", m.name, err)
 				}
-				m.ix.SetKeywords(i, newK, modseq)
+				m.setKeywords(i, newK, modseq)
 				changed = true
 			}
 			if changed {
@@ -611,7 +729,7 @@ func (m *mailbox) Move(uids []store.UID, dst store.Mailbox) ([]store.UID, error)
 	}
 	var bases []string
 	var moved []int
-	err = m.own(func() error {
+	err = m.ownRemoving(func() error {
 		skw, dkw := m.kwStore(), d.kwStore()
 		for _, i := range pos {
 			msg, err := m.locate(i)
@@ -633,15 +751,8 @@ func (m *mailbox) Move(uids []store.UID, dst store.Mailbox) ([]store.UID, error)
 			moved = append(moved, i)
 		}
 		return nil
-	})
+	}, &moved)
 	if len(moved) > 0 {
-		for _, i := range moved {
-			delete(m.recent, m.ix.UID(i))
-		}
-		_ = m.own(func() error {
-			m.ix.Remove(moved, m.ix.NextModSeq(m.s.opt.Now()))
-			return nil
-		})
 		if serr := m.syncCur(); serr != nil && err == nil {
 			err = serr
 		}
@@ -652,7 +763,8 @@ func (m *mailbox) Move(uids []store.UID, dst store.Mailbox) ([]store.UID, error)
 	if len(bases) == 0 {
 		return nil, err
 	}
-	_, nu, aerr := m.s.assignUIDs(d.f, bases)
+	markTainted(d.f.Path()) // files arrived there that its shared index does not know
+	_, nu, aerr := m.s.assignUIDs(d.f, bases, nil)
 	if aerr != nil {
 		return nil, classify("move to", d.name, aerr)
 	}
@@ -704,10 +816,7 @@ func (m *mailbox) Expunge(uids []store.UID) ([]store.UID, error) {
 			gone = append(gone, store.UID(m.ix.UID(i)))
 		}
 		if len(done) > 0 {
-			for _, i := range done {
-				delete(m.recent, m.ix.UID(i))
-			}
-			m.ix.Remove(done, m.ix.NextModSeq(m.s.opt.Now()))
+			m.remove(done, m.nextModSeq())
 			if err := m.syncCur(); err != nil && ferr == nil {
 				ferr = err
 			}
@@ -717,15 +826,40 @@ func (m *mailbox) Expunge(uids []store.UID) ([]store.UID, error) {
 	return gone, err
 }
 
+// ownRemoving is own for a change that takes the messages at the positions *moved (set by fn)
+// out of the folder: they are removed from the view in the same own change.
+func (m *mailbox) ownRemoving(fn func() error, moved *[]int) error {
+	return m.own(func() error {
+		err := fn()
+		if len(*moved) > 0 {
+			m.remove(*moved, m.nextModSeq())
+		}
+		return err
+	})
+}
+
+// Sync brings the folder's shared index in step (listing the folder only when someone else
+// changed it) and makes the view a new copy of it, reporting the difference.
 func (m *mailbox) Sync() (store.Changes, error) {
 	var c store.Changes
 	if m.closed {
 		return c, store.ErrClosed
 	}
-	d, err := m.ix.Refresh(m.f, false, m.s.opt.Now())
+	m.st.mu.Lock()
+	d, err := m.st.current(m.f, m.s.opt.Now())
 	if err != nil {
+		m.st.mu.Unlock()
 		return c, classify("sync", m.name, err)
 	}
+	if m.st.gen == m.gen {
+		m.st.mu.Unlock()
+		return c, nil // a listing that found nothing new has no Recent either
+	}
+	diff := index.Diff(m.ix, m.st.ix)
+	m.ix, m.gen = m.st.ix.Clone(), m.st.gen
+	m.st.mu.Unlock()
+	diff.Recent = d.Recent
+	d = diff
 	for _, u := range d.Expunged {
 		c.Expunged = append(c.Expunged, store.UID(u))
 		delete(m.recent, u)
@@ -743,23 +877,20 @@ func (m *mailbox) Sync() (store.Changes, error) {
 			c.Updated = append(c.Updated, msg)
 		}
 	}
-	if !c.Empty() {
-		m.unsaved = true
-	}
 	return c, nil
 }
 
+// Close ends the view. The folder's shared index is saved now and then while it has views,
+// and when its last view closes.
 func (m *mailbox) Close() error {
 	if m.closed {
 		return nil
 	}
 	m.closed = true
 	m.release()
-	m.saving.Wait()
-	if m.unsaved {
-		if err := m.ix.Save(m.f.Path(), &m.s.seq); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("maildirstore: close %s: %w", m.name, err)
-		}
+	m.st.saveSoon(&m.s.seq)
+	if err := m.st.release(&m.s.seq); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("maildirstore: close %s: %w", m.name, err)
 	}
 	return nil
 }

@@ -39,6 +39,23 @@ func (s *Store) PeekStatus(name string, measure func(store.Content) (int64, erro
 		return store.Status{}, 0, classify("status", name, err)
 	}
 	dir := f.Path()
+	// The index the process's views share, when it is in step: no file read at all.
+	if fs := lookupState(dir); fs != nil {
+		fs.mu.Lock()
+		var ix *index.Index
+		if fs.ix != nil && fs.inStep() {
+			ix = fs.ix.Clone()
+		}
+		fs.mu.Unlock()
+		fs.drop()
+		if ix != nil {
+			st, size, err := s.peekIndex(f, ix, measure)
+			if err != nil {
+				return store.Status{}, 0, classify("status", name, err)
+			}
+			return st, size, nil
+		}
+	}
 	ix, err := index.Load(dir)
 	if err != nil {
 		ix = nil // missing or corrupt: look at the folder itself
@@ -223,7 +240,7 @@ func (m *mailbox) VirtualSize(uid store.UID, measure func() (int64, error)) (int
 	// measure may have run a while: find the message again by its UID.
 	if i, ok := m.ix.Search(uint32(uid)); ok {
 		m.ix.SetVSize(i, n)
-		m.unsaved = true
+		m.st.cache(uint32(uid), func(ix *index.Index, j int) { ix.SetVSize(j, n) })
 	}
 	return n, nil
 }
@@ -266,6 +283,9 @@ func (s *Store) Purge(name string, before time.Time) (int, error) {
 			return n, classify("purge", name, err)
 		}
 		n++
+	}
+	if n > 0 {
+		markTainted(f.Path()) // views of the folder in this process list it again
 	}
 	return n, nil
 }

@@ -312,7 +312,7 @@ func (m *sharedMailbox) Append(r io.Reader, opt store.AppendOptions) (store.UID,
 	if kws := normKeywords(opt.Keywords); len(kws) > 0 {
 		_ = m.kwStore().Set(base, kws)
 	}
-	_, uids, err := m.s.assignUIDs(m.f, []string{base})
+	_, uids, err := m.s.assignUIDs(m.f, []string{base}, nil)
 	if err != nil {
 		return 0, classify("append to", m.name, err)
 	}

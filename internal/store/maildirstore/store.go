@@ -8,27 +8,35 @@
 //     unchecked name.
 //   - Durability: deliveries write in tmp/, fsync, link into cur/ and fsync cur/ before the
 //     call returns; flag renames and expunges fsync cur/ before returning; courierimapuiddb is
-//     replaced atomically. The index is a cache, saved on Close (and in the background after a
-//     rescan) without fsync, since losing it, or finding it torn, loses nothing.
+//     replaced atomically. The index is a cache, saved when a folder's last view closes
+//     (and in the background at most every second while it has views) without fsync,
+//     since losing it, or finding it torn, loses nothing.
 //   - UIDs: assigned only under the folder's UID lock (maildir.Folder.AssignUIDs / Sync) and
 //     written to courierimapuiddb, so Courier's imapd sees the same UIDs.
 //   - Change tracking: the open views' folders (new/, cur/, courierimapkeywords/) are watched
 //     with one inotify instance (fsnotify) per process, shared by every Store (watch.go:
 //     sessions each open their own Store, and inotify instances are a scarce per-user
 //     resource); an event signals the views of that folder, whichever Store they belong to,
-//     within milliseconds, through Updates and the view's OnUpdate function. Sync compares
-//     the folder's stamps (directory mtimes, courierimapuiddb mtime and size) with those the
-//     index recorded and rescans when they differ. A view's own changes update the recorded stamps
-//     only when the folder was in step just before and courierimapuiddb did not change
-//     during the change (every delivery through a Store writes it after linking its file),
-//     so a foreign change before or during it is found by the next Sync; a delivery that
-//     assigns no UID (Courier's deliverquota into new/) made during an own change is found
-//     at the folder's next change.
+//     within milliseconds, through Updates and the view's OnUpdate function. Each folder
+//     with views has one index per process, shared by them (folderstate.go): a view is a
+//     copy of it as of its last Sync (copy on write), and Sync brings the shared index in
+//     step and reports the difference to the view's copy. The shared index is listed again
+//     when the folder's stamps (directory mtimes, courierimapuiddb mtime and size) differ
+//     from those it recorded; the process's own changes (flags, keywords, expunges,
+//     deliveries with their UIDs) are applied to it in memory instead, and the stamps
+//     adopted when the last change in flight ends, unless new/ changed (a delivery that
+//     assigns no UID, such as Courier's deliverquota) or courierimapuiddb's next UID is not
+//     the index's (another program handed out UIDs). A rename or removal by another program
+//     in cur/ while own changes are in flight is found at the latest trustFor (2 s) after
+//     the folder was last listed.
 //   - Locking: a Mailbox is used by one goroutine; the watcher goroutine only touches the
 //     views' update channels and calls their OnUpdate functions, holding no lock. A Store's
 //     methods may be called concurrently. Lock order: Store.mu before Watcher.mu.
 //   - Sharing: views share what is read-only (the index contents index.Load keeps, the
-//     Watcher); each view's own state (its Index once changed, recent, updates) is its own.
+//     Watcher) and the folder's shared index, which changes only under its lock while the
+//     views read their copies; each view's own state (its copy once changed, recent,
+//     updates) is its own. folderState.mu is never held with Store.mu or Watcher.mu; it is
+//     held while the folder is listed (which takes the folder's UID lock).
 package maildirstore
 
 import (

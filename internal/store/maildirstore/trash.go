@@ -40,7 +40,7 @@ func (m *mailbox) MoveToTrash(uids []store.UID, trash string) ([]store.UID, erro
 	}
 	var gone []store.UID
 	var moved []int
-	err = m.own(func() error {
+	err = m.ownRemoving(func() error {
 		skw, dkw := m.kwStore(), keywords.Open(dst.Path(), keywords.Options{})
 		for _, i := range pos {
 			msg, err := m.locate(i)
@@ -69,15 +69,8 @@ func (m *mailbox) MoveToTrash(uids []store.UID, trash string) ([]store.UID, erro
 			gone = append(gone, store.UID(m.ix.UID(i)))
 		}
 		return nil
-	})
+	}, &moved)
 	if len(moved) > 0 {
-		for _, i := range moved {
-			delete(m.recent, m.ix.UID(i))
-		}
-		_ = m.own(func() error {
-			m.ix.Remove(moved, m.ix.NextModSeq(m.s.opt.Now()))
-			return nil
-		})
 		for _, d := range []string{filepath.Join(m.f.Path(), maildir.Cur), filepath.Join(dst.Path(), maildir.New)} {
 			if serr := syncDir(d); serr != nil && err == nil {
 				err = serr
