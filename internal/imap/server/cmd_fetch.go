@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -145,8 +147,12 @@ func (ss *session) fetchOne(i int, items []fetchItem, needContent bool) error {
 	m := &s.msgs[i]
 	var msg message
 	defer msg.close()
+	gone := false // expunged by someone else since the client was told: Courier's stand-in
 	if needContent {
 		c, err := s.mb.OpenMessage(m.UID)
+		if errors.Is(err, store.ErrNoMessage) {
+			c, gone, err = unavailableMessage(), true, nil
+		}
 		if err != nil {
 			return err
 		}
@@ -177,6 +183,9 @@ func (ss *session) fetchOne(i int, items []fetchItem, needContent bool) error {
 			b = appendFlags(b, m)
 		case "INTERNALDATE":
 			d, err := s.mb.InternalDate(m.UID)
+			if errors.Is(err, store.ErrNoMessage) {
+				d, err = time.Now(), nil // Courier dates its stand-in now
+			}
 			if err != nil {
 				return err
 			}
@@ -184,7 +193,13 @@ func (ss *session) fetchOne(i int, items []fetchItem, needContent bool) error {
 			b = d.In(time.Local).AppendFormat(b, "02-Jan-2006 15:04:05 -0700")
 			b = append(b, '"')
 		case "RFC822.SIZE":
-			n, err := ss.messageSize(s.mb, m.UID, msg.root)
+			var n int64
+			var err error
+			if gone {
+				n = msg.root.Size // the stand-in's, not kept as the message's
+			} else {
+				n, err = ss.messageSize(s.mb, m.UID, msg.root)
+			}
 			if err != nil {
 				return err
 			}
@@ -313,4 +328,22 @@ func (ss *session) writeLiteral(r io.Reader, size int64) error {
 		}
 	}
 	return err
+}
+
+// unavailableText is what Courier-IMAP returns in place of a message that another session
+// expunged after this one was told about it (RFC 2180 §4.1.3 allows this as well as a NO;
+// Dovecot too answers without NO): a FETCH of it succeeds, with this message as its content.
+const unavailableText = "From: System Administrator <root@localhost>\r\n" +
+	"Subject: message unavailable\r\n" +
+	"\r\n" +
+	"This message is no longer available on the server.\r\n"
+
+// memContent is a store.Content held in memory.
+type memContent struct{ *bytes.Reader }
+
+func (memContent) Close() error { return nil }
+
+// unavailableMessage returns Courier's stand-in for an expunged message (unavailableText).
+func unavailableMessage() store.Content {
+	return memContent{bytes.NewReader([]byte(unavailableText))}
 }
