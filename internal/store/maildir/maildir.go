@@ -35,6 +35,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -178,6 +179,20 @@ func Open(path string, opt *Options) (*Maildir, error) {
 // Path returns the maildir's top directory.
 func (m *Maildir) Path() string { return m.path }
 
+// namedRecently reports whether a file name starts with a time (seconds since the epoch,
+// then '.') less than StaleTmp before now.
+func namedRecently(name string, now time.Time) bool {
+	secs, _, ok := strings.Cut(name, ".")
+	if !ok || secs == "" || len(secs) > 12 {
+		return false
+	}
+	t, err := strconv.ParseInt(secs, 10, 64)
+	if err != nil {
+		return false
+	}
+	return now.Sub(time.Unix(t, 0)) < StaleTmp
+}
+
 // HostName returns the host name as it appears in message file names: "/" and ":" are
 // written as \057 and \072 (maildir(5)).
 func HostName() string {
@@ -190,6 +205,10 @@ func HostName() string {
 }
 
 // CleanTmp removes files in dir/tmp not modified for StaleTmp and returns how many it removed.
+// A file whose name starts with a recent time (maildir(5) unique names start with the
+// seconds since the epoch) is kept whatever its modification time: a delivery that keeps
+// a message's date (IMAP APPEND with an internal date) dates its temporary file before
+// moving it into place, and must not lose it to another session's clean-up meanwhile.
 func CleanTmp(dir string, now time.Time) (int, error) {
 	t := filepath.Join(dir, Tmp)
 	ents, err := os.ReadDir(t)
@@ -202,7 +221,7 @@ func CleanTmp(dir string, now time.Time) (int, error) {
 		if err != nil || info.IsDir() {
 			continue
 		}
-		if now.Sub(info.ModTime()) >= StaleTmp {
+		if now.Sub(info.ModTime()) >= StaleTmp && !namedRecently(e.Name(), now) {
 			if err := os.Remove(filepath.Join(t, e.Name())); err == nil {
 				n++
 			} else if !errors.Is(err, fs.ErrNotExist) {

@@ -212,6 +212,25 @@ func TestCleanTmp(t *testing.T) {
 	if _, err := os.Stat(fresh); err != nil {
 		t.Fatal("fresh tmp file removed")
 	}
+
+	// A delivery in progress that dated its file (APPEND with an old internal date) is
+	// recognised by the time in its name; an old name with an old date goes.
+	now := time.Now()
+	inFlight := filepath.Join(m.Path(), Tmp, fmt.Sprintf("%d.M1P2.host", now.Unix()))
+	left := filepath.Join(m.Path(), Tmp, fmt.Sprintf("%d.M1P2.host", now.Add(-40*time.Hour).Unix()))
+	for _, f := range []string{inFlight, left} {
+		os.WriteFile(f, nil, 0o600)
+		os.Chtimes(f, ts, ts)
+	}
+	if n, err := CleanTmp(m.Path(), now); err != nil || n != 1 {
+		t.Fatalf("CleanTmp removed %d, %v; want 1", n, err)
+	}
+	if _, err := os.Stat(inFlight); err != nil {
+		t.Fatal("a dated delivery in progress was removed")
+	}
+	if _, err := os.Stat(left); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("an old, old-named tmp file was kept")
+	}
 }
 
 func TestFolders(t *testing.T) {
