@@ -66,7 +66,7 @@ func (f *Folder) Deliver(r io.Reader, opt *DeliverOptions) (*Delivery, error) {
 		o = *opt
 	}
 	if o.Seq == nil {
-		o.Seq = &f.m.seq
+		o.Seq = &deliverySeq
 	}
 	if o.Now == nil {
 		o.Now = f.m.now

@@ -51,6 +51,11 @@ const (
 // FolderMarker is the empty file that marks a folder of a Maildir++.
 const FolderMarker = "maildirfolder"
 
+// deliverySeq makes tmp names unique within this process: one counter for every Maildir
+// value, as sessions of one process each open their own and may deliver in the same
+// microsecond.
+var deliverySeq atomic.Uint64
+
 // StaleTmp is the age after which a file left in tmp/ is removed.
 const StaleTmp = 36 * time.Hour
 
@@ -93,7 +98,6 @@ type Maildir struct {
 	path string
 	host string
 	now  func() time.Time
-	seq  atomic.Uint64 // makes tmp names unique within this process
 }
 
 // Options configure Open.
