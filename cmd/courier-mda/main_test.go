@@ -138,4 +138,24 @@ func TestLeanBinaryPCREHelper(t *testing.T) {
 	if n := countNew(t, md); n != 1 {
 		t.Fatalf("INBOX has %d messages, want 1", n)
 	}
+
+	// A pattern that backtracks without end runs out of time in the helper: the lean
+	// binary logs it and delivers to DEFAULT.
+	if testing.Short() {
+		return
+	}
+	slow := filepath.Join(dir, "slow")
+	if err := os.WriteFile(slow, []byte("DEFAULT=\""+md+"\"\nif (/^Subject: (a+)+(?!b)$/)\n{\n  to \""+md+"/.PCRE\"\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := exec.Command(bin, "maildrop", slow)
+	c.Stdin = strings.NewReader("Subject: " + strings.Repeat("a", 60) + "!\n\nbody\n")
+	c.Env = append(os.Environ(), "HOME="+home)
+	out, err := c.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "time limit") {
+		t.Fatalf("catastrophic pattern: %v %q", err, out)
+	}
+	if n := countNew(t, md); n != 2 {
+		t.Fatalf("INBOX has %d messages after the timed-out filter, want 2", n)
+	}
 }
