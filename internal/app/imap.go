@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 
 	"courier/internal/auth"
@@ -29,7 +31,7 @@ func (a *App) imapHandler(service string) netx.Handler {
 		Auth:     a.AuthChain(),
 		Throttle: a.Throttle(),
 		Open: func(_ context.Context, _ *auth.Account, path string) (store.Store, error) {
-			return maildirstore.Open(path, nil)
+			return maildirstore.Open(path, &maildirstore.Options{CourierLocks: a.imapUseLocks()})
 		},
 		Settings: a.imapSettings(envs),
 		SMAP:     a.smapHandler(),
@@ -38,6 +40,27 @@ func (a *App) imapHandler(service string) netx.Handler {
 		Log:      a.log.With("service", service),
 		Hostname: meHostname(a.cfg.Dir),
 	})
+}
+
+// imapUseLocks reports the IMAP listeners' IMAP_USELOCKS: whether to take Courier-IMAP's
+// dot-lock around UID assignment, so that a Courier imapd on the same Maildir never hands
+// out a UID we hand out. On unless set to 0: Courier ships imapd with IMAP_USELOCKS=1.
+func (a *App) imapUseLocks() bool {
+	for _, l := range a.Config().Listeners {
+		if l.Service != "imap" && l.Service != "imaps" {
+			continue
+		}
+		if v, ok := l.Env["IMAP_USELOCKS"]; ok {
+			return useLocks(v)
+		}
+	}
+	return true
+}
+
+// useLocks reads IMAP_USELOCKS as Courier does: a number, on when not zero.
+func useLocks(v string) bool {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	return err == nil && n != 0
 }
 
 // imapHandoff runs the sessions of accounts with a uid of their own in `courier imapd`

@@ -80,7 +80,9 @@ func runImapd(e *Env) int {
 		fmt.Fprintf(e.Stderr, "imapd: %v\n", err)
 		return 1
 	}
-	st, err := maildirstore.Open(dir, nil)
+	// IMAP_USELOCKS as Courier's imapd reads it: a number, on when not zero.
+	locks, _ := strconv.Atoi(e.Env("IMAP_USELOCKS"))
+	st, err := maildirstore.Open(dir, &maildirstore.Options{CourierLocks: locks != 0})
 	if err != nil {
 		if tag != "" {
 			fmt.Fprintf(e.Stdout, "%s NO [UNAVAILABLE] Unable to open your mailbox, try again later.\r\n", tag)

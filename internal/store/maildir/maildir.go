@@ -19,8 +19,9 @@
 //   - UIDs: courierimapuiddb is rewritten atomically (tmp/ then rename); our processes
 //     serialise UID assignment with flock on the file "imapuid.lock" in the folder
 //     (a name Courier ignores), so a UID is never handed out twice by us. Courier's imapd does
-//     not take that lock; like Courier we rely on the rename being atomic and on imapd
-//     re-reading the file. Every rewrite that keeps the UIDVALIDITY is fsynced (file and
+//     not take that lock; with Options.CourierLocks we also take its dot-lock
+//     tmp/courier.lock (IMAP_USELOCKS), and without it we rely, as Courier does without
+//     IMAP_USELOCKS, on the rename being atomic and on imapd re-reading the file. Every rewrite that keeps the UIDVALIDITY is fsynced (file and
 //     folder) before the UIDs are used; only a database started over with a new
 //     UIDVALIDITY is not (Courier fsyncs none), since losing it only loses a numbering that
 //     the next one replaces (see Folder.Sync).
@@ -95,9 +96,10 @@ func (m Mode) perms(folder bool) (dir, sub fs.FileMode) {
 
 // Maildir is an open Maildir++ (its top directory, which is also INBOX).
 type Maildir struct {
-	path string
-	host string
-	now  func() time.Time
+	path         string
+	host         string
+	now          func() time.Time
+	courierLocks bool
 }
 
 // Options configure Open.
@@ -108,6 +110,10 @@ type Options struct {
 	Host string
 	// KeepTmp disables the removal of stale files in tmp/ on open.
 	KeepTmp bool
+	// CourierLocks also takes Courier-IMAP's dot-lock, tmp/courier.lock, while reading and
+	// rewriting courierimapuiddb, as Courier's imapd does with IMAP_USELOCKS=1 (Debian's
+	// default): then it and we never both hand out the same UID.
+	CourierLocks bool
 }
 
 // Create makes a new maildir at path with tmp/, new/ and cur/ (maildirmake). It fails if path
@@ -168,6 +174,7 @@ func Open(path string, opt *Options) (*Maildir, error) {
 			m.now = opt.Now
 		}
 		m.host = opt.Host
+		m.courierLocks = opt.CourierLocks
 	}
 	if m.host == "" {
 		m.host = HostName()

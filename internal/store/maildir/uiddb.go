@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"courier/internal/store/keywords"
 )
 
 // UIDDBFile is Courier-IMAP's per-folder UID database.
@@ -264,7 +266,7 @@ type SyncOptions struct {
 // file is built in one buffer. A database that was started over is written without fsync
 // (why that is safe: at the write).
 func (f *Folder) Sync(opt *SyncOptions) (*Snapshot, error) {
-	unlock, err := lockFile(filepath.Join(f.path, UIDLockFile))
+	unlock, err := f.LockUIDs()
 	if err != nil {
 		return nil, err
 	}
@@ -589,10 +591,28 @@ func (f *Folder) dirStamps() [2]int64 {
 }
 
 // LockUIDs takes the lock that serialises UID assignment among our processes (see the
-// package comment) and returns its release.
+// package comment), and with Options.CourierLocks Courier-IMAP's dot-lock too, and returns
+// their release.
 func (f *Folder) LockUIDs() (unlock func(), err error) {
-	return lockFile(filepath.Join(f.path, UIDLockFile))
+	flockRelease, err := lockFile(filepath.Join(f.path, UIDLockFile))
+	if err != nil || f.m == nil || !f.m.courierLocks {
+		return flockRelease, err
+	}
+	// Taken inside our flock, so our own processes do not compete for it.
+	dotRelease, err := keywords.LockMaildir(f.path, courierLockWait)
+	if err != nil {
+		flockRelease()
+		return nil, fmt.Errorf("maildir: %w", err)
+	}
+	return func() {
+		_ = dotRelease()
+		flockRelease()
+	}, nil
 }
+
+// courierLockWait is how long LockUIDs waits for Courier's dot-lock; Courier holds it for
+// one scan of the folder, and a lock older than five minutes or of a dead process is broken.
+const courierLockWait = 30 * time.Second
 
 // AssignUIDs gives UIDs to the messages with the given base names, in the order given, and
 // returns them with the UIDVALIDITY: a message that has a UID already keeps it, the others

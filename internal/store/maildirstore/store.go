@@ -64,6 +64,9 @@ type Options struct {
 	// Watcher tracks changes for the views; nil means the one every Store of the process
 	// shares (see Watcher).
 	Watcher *Watcher
+	// CourierLocks takes Courier-IMAP's tmp/courier.lock around UID assignment as well
+	// (IMAP_USELOCKS; see maildir.Options).
+	CourierLocks bool
 }
 
 // Store is one account's Maildir++.
@@ -91,7 +94,7 @@ func Open(path string, opt *Options) (*Store, error) {
 	if s.opt.Watcher == nil && !s.opt.NoWatch {
 		s.opt.Watcher = processWatcher()
 	}
-	md, err := maildir.Open(path, &maildir.Options{Now: s.opt.Now, Host: s.opt.Host})
+	md, err := maildir.Open(path, &maildir.Options{Now: s.opt.Now, Host: s.opt.Host, CourierLocks: s.opt.CourierLocks})
 	if err != nil {
 		return nil, fmt.Errorf("maildirstore: open: %w: %w", store.ErrNotFound, err)
 	}
