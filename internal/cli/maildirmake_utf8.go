@@ -648,7 +648,8 @@ func validMailfilterPattern(op, v string) bool {
 				return false
 			}
 			i++
-			for {
+			// classChar takes one (possibly escaped) character of the class, or fails.
+			classChar := func() bool {
 				if quote(at(i)) {
 					return false
 				}
@@ -659,6 +660,12 @@ func validMailfilterPattern(op, v string) bool {
 					return false
 				}
 				i++
+				return true
+			}
+			for {
+				if !classChar() {
+					return false
+				}
 				if at(i) == ']' {
 					break
 				}
@@ -666,16 +673,9 @@ func validMailfilterPattern(op, v string) bool {
 					continue
 				}
 				i++
-				if quote(at(i)) {
+				if !classChar() {
 					return false
 				}
-				if at(i) == '\\' {
-					i++
-				}
-				if at(i) < ' ' {
-					return false
-				}
-				i++
 				if at(i) == ']' {
 					break
 				}
