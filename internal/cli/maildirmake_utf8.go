@@ -298,21 +298,10 @@ func convertLevelUTF8(l string) (string, bool) {
 			b.WriteByte('&')
 			continue
 		}
-		var units []uint16
-		var acc uint32
-		bits := 0
-		for j := 0; j < len(seq); j++ {
-			v := foldername.Base64Value(seq[j])
-			if v < 0 {
-				return "", false
-			}
-			acc = acc<<6 | uint32(v)
-			bits += 6
-			if bits >= 16 {
-				bits -= 16
-				units = append(units, uint16(acc>>uint(bits)))
-				acc &= 1<<uint(bits) - 1
-			}
+		// Courier ignores leftover bits, so this does too.
+		units, _, _, bad := foldername.Base64Units(seq)
+		if bad >= 0 {
+			return "", false
 		}
 		for k := 0; k < len(units); k++ {
 			r := rune(units[k])

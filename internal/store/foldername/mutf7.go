@@ -120,15 +120,16 @@ func DecodeMUTF7(s string) (string, error) {
 	return b.String(), nil
 }
 
-// decodeShift decodes the BASE64 text of one shift sequence (without "&" and "-") into b.
-func decodeShift(b *strings.Builder, seq string) error {
-	units := make([]uint16, 0, len(seq)*6/16)
-	var acc uint32
-	bits := 0
+// Base64Units decodes the modified BASE64 text of a shift sequence (without "&" and "-")
+// into UTF-16 units; bits and acc are what is left over (fewer than 16 bits, which RFC 3501
+// wants fewer than 6 and zero). bad is the index of the first byte outside the alphabet, or
+// -1.
+func Base64Units(seq string) (units []uint16, bits int, acc uint32, bad int) {
+	units = make([]uint16, 0, len(seq)*6/16)
 	for j := 0; j < len(seq); j++ {
 		v := Base64Value(seq[j])
 		if v < 0 {
-			return fmt.Errorf("byte %q is not modified BASE64", seq[j])
+			return units, bits, acc, j
 		}
 		acc = acc<<6 | uint32(v)
 		bits += 6
@@ -137,6 +138,15 @@ func decodeShift(b *strings.Builder, seq string) error {
 			units = append(units, uint16(acc>>uint(bits)))
 			acc &= 1<<uint(bits) - 1
 		}
+	}
+	return units, bits, acc, -1
+}
+
+// decodeShift decodes the BASE64 text of one shift sequence (without "&" and "-") into b.
+func decodeShift(b *strings.Builder, seq string) error {
+	units, bits, acc, bad := Base64Units(seq)
+	if bad >= 0 {
+		return fmt.Errorf("byte %q is not modified BASE64", seq[bad])
 	}
 	if bits >= 6 {
 		return fmt.Errorf("dangling partial UTF-16 unit")
