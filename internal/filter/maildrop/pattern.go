@@ -308,48 +308,21 @@ func isHexString(s string) bool {
 
 // goClass translates the bracket expression at src[start] and returns the index after it.
 func goClass(b *strings.Builder, src string, start int) (int, bool) {
-	b.WriteByte('[')
-	i := start + 1
-	if i < len(src) && src[i] == '^' {
-		b.WriteByte('^')
-		i++
-	}
-	if i < len(src) && src[i] == ']' {
-		b.WriteString(`\]`)
-		i++
-	}
-	for i < len(src) {
-		c := src[i]
-		switch {
-		case c == ']':
-			b.WriteByte(']')
-			return i + 1, true
-		case c == '\\':
+	n, err := walkClass(b, src, start,
+		func(i int) (int, error) {
 			n, ok := goEscape(b, src, i, true)
 			if !ok {
-				return 0, false
+				return 0, errNotGo
 			}
-			i = n
-		case c == '[':
-			delim, name, end, ok := posixForm(src, i)
-			if !ok {
-				b.WriteString(`\[`)
-				i++
-				continue
-			}
-			if _, known := posixClasses[strings.TrimPrefix(name, "^")]; delim != ':' || !known {
-				return 0, false
-			}
-			// Go's POSIX classes are ASCII, as PCRE's are without Unicode properties.
-			b.WriteString(src[i:end])
-			i = end
-		default:
-			b.WriteByte(c)
-			i++
-		}
-	}
-	return 0, false
+			return n, nil
+		},
+		// Go's POSIX classes are ASCII, as PCRE's are without Unicode properties.
+		func(_ string, _ bool, text string) { b.WriteString(text) })
+	return n, err == nil
 }
+
+// errNotGo stops a translation to Go's syntax.
+var errNotGo = errors.New("not for Go's regexp")
 
 // badPattern is the error of a pattern the PCRE engine refuses.
 func badPattern(err error) error { return fmt.Errorf("%w: %v", errBadPattern, err) }

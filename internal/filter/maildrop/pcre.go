@@ -129,9 +129,26 @@ func pcreToRegexp2(src string) (string, error) {
 	return b.String(), nil
 }
 
-// translateClass copies the bracket expression that starts at src[start] and returns the
-// index just past its closing ']'.
+// translateClass copies the bracket expression that starts at src[start] for regexp2 and
+// returns the index just past its closing ']'.
 func translateClass(b *strings.Builder, src string, start int) (int, error) {
+	return walkClass(b, src, start,
+		func(i int) (int, error) {
+			b.WriteString(src[i : i+2])
+			return i + 2, nil
+		},
+		func(name string, negate bool, _ string) {
+			classRanges(b, posixClasses[name], negate)
+		})
+}
+
+// walkClass walks the PCRE bracket expression at src[start], writing it to b in another
+// dialect: a ']' right after the opening "[" or "[^" and a '[' that starts no POSIX class are
+// literals, written escaped; escape writes the escape at src[i] (a backslash) and returns
+// the index after it; posix writes a known POSIX class (its name without '^', whether it was
+// negated, and its source text). It returns the index just past the closing ']', or PCRE's
+// error.
+func walkClass(b *strings.Builder, src string, start int, escape func(i int) (int, error), posix func(name string, negate bool, text string)) (int, error) {
 	b.WriteByte('[')
 	i := start + 1
 	if i < len(src) && src[i] == '^' {
@@ -149,8 +166,11 @@ func translateClass(b *strings.Builder, src string, start int) (int, error) {
 			b.WriteByte(']')
 			return i + 1, nil
 		case c == '\\' && i+1 < len(src):
-			b.WriteString(src[i : i+2])
-			i += 2
+			n, err := escape(i)
+			if err != nil {
+				return 0, err
+			}
+			i = n
 		case c == '[':
 			delim, name, end, ok := posixForm(src, i)
 			if !ok {
@@ -161,12 +181,11 @@ func translateClass(b *strings.Builder, src string, start int) (int, error) {
 			if delim != ':' {
 				return 0, errPOSIXCollate
 			}
-			negate := strings.HasPrefix(name, "^")
-			rs, known := posixClasses[strings.TrimPrefix(name, "^")]
-			if !known {
+			bare := strings.TrimPrefix(name, "^")
+			if _, known := posixClasses[bare]; !known {
 				return 0, errPOSIXName
 			}
-			classRanges(b, rs, negate)
+			posix(bare, bare != name, src[i:end])
 			i = end
 		default:
 			b.WriteByte(c)
