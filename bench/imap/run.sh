@@ -16,6 +16,8 @@
 #   MIX_CLIENTS="10 50" MIX_SECS=30 RUNS=1      mixed load: clients, seconds, rounds
 #   MIX_RESET=1                                 reinstall every Maildir before the mixed load
 #   IDLE_NS="1000" IDLE_NS_GO="1000 10000"      idle connections (IDLE_NS_GO: ours; others IDLE_NS)
+#   IDLE_TLS_GO="0 1"                           ours: idle runs without (0) and with (1) implicit TLS
+#                                               (its imaps port, base + 993); the others: no TLS
 #   BIG_RUNS=1 DROP_CACHES=1                    100k folder: rounds; drop the page cache for cold
 #   MIX_N=3000 BIG_N=100000                     corpus sizes (mix INBOX, big folder)
 #   GO_BASE=21000 DOVECOT_PORT=22143 COURIER_PORT=23143   ports (ours: base + 143 = 21143)
@@ -40,6 +42,7 @@ MIX_RESET=${MIX_RESET:-1}
 RUNS=${RUNS:-1}
 IDLE_NS=${IDLE_NS-1000}              # may be empty: no idle run for Dovecot and Courier
 IDLE_NS_GO=${IDLE_NS_GO-"1000 10000"}
+IDLE_TLS_GO=${IDLE_TLS_GO-"0 1"}
 BIG_RUNS=${BIG_RUNS:-1}
 DROP_CACHES=${DROP_CACHES:-1}
 MIX_N=${MIX_N:-3000}
@@ -57,6 +60,7 @@ PASS=anchorpass       # the anchors' password, also our demo account's
 GO_USER=demo@example.test
 GO_DIR=$ROOT/go       # our quickstart directory
 GO_PORT=$((GO_BASE + 143))
+GO_TLS_PORT=$((GO_BASE + 993))   # ours, implicit TLS (quickstart's imapd-ssl, self-signed certificate)
 PRISTINE=$ROOT/pristine
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -281,6 +285,7 @@ start_go() {
     >>"$RUN/go.log" 2>&1 </dev/null &
   echo $! >"$ROOT/go.pid"
   wait_port "$GO_PORT" 60 || die "our server did not listen on $GO_PORT (see $RUN/go.log)"
+  wait_port "$GO_TLS_PORT" 10 || log "warning: our server does not listen on its imaps port $GO_TLS_PORT"
 }
 stop_go() {
   local p; p=$(cat "$ROOT/go.pid" 2>/dev/null) || return 0
@@ -370,20 +375,24 @@ measure_mix() {
   done; done; done
 }
 
-# idle_one SERVER N: PSS/RSS of the server's process tree before and after N idle connections.
+# idle_one SERVER N [TLS]: PSS/RSS of the server's process tree before and after N idle
+# connections; TLS=1 (ours only) connects with implicit TLS to the imaps port.
 idle_one() {
-  local s=$1 n=$2 roots ready out before after cpid ok
+  local s=$1 n=$2 tls=${3:-0} roots ready out before after cpid ok port name tlsflag=""
+  port=$(port_of "$s") name=$s
+  if [ "$tls" = 1 ]; then port=$GO_TLS_PORT name=$s-tls tlsflag=-tls; fi
   restart "$s"   # a fresh server: earlier load must not have grown (or freed) what is measured
-  # one untimed session first, so that one-time work (auth caches, the folder's index) is in the baseline
-  "$BIN/idleconn" -addr "127.0.0.1:$(port_of "$s")" -user "$(user_of "$s")" -pass "$PASS" \
+  # one untimed session first, so that one-time work (auth caches, the folder's index, TLS
+  # session ticket keys) is in the baseline
+  "$BIN/idleconn" -addr "127.0.0.1:$port" $tlsflag -user "$(user_of "$s")" -pass "$PASS" \
     -mailbox "$(box_of "$s" idle)" -n 1 -hold 0s >/dev/null 2>&1 || true
   sleep 3
   roots=$("pids_$s")
   before=$("$BIN/procmem" -root "$roots")
-  ready=$RUN/idle-ready.$s.$n; rm -f "$ready"
-  out=$RUN/idle-$s-$n.client.txt
-  uptime_note "idle $s n=$n"
-  setsid "$BIN/idleconn" -addr "127.0.0.1:$(port_of "$s")" -user "$(user_of "$s")" -pass "$PASS" \
+  ready=$RUN/idle-ready.$name.$n; rm -f "$ready"
+  out=$RUN/idle-$name-$n.client.txt
+  uptime_note "idle $name n=$n"
+  setsid "$BIN/idleconn" -addr "127.0.0.1:$port" $tlsflag -user "$(user_of "$s")" -pass "$PASS" \
     -mailbox "$(box_of "$s" idle)" -n "$n" -par 20 -hold 900s -ready-file "$ready" >"$out" 2>&1 </dev/null &
   cpid=$!
   for _ in $(seq 900); do [ -e "$ready" ] && break; kill -0 "$cpid" 2>/dev/null || break; sleep 1; done
@@ -398,19 +407,19 @@ idle_one() {
   setup=$(sed -n 's/^READY .* setup \([0-9.]*\)s$/\1/p' "$out")
   failed=$(sed -n 's/^READY [0-9]* idle connections (\([0-9]*\) failed).*/\1/p' "$out")
   alive=$(sed -n 's/^DONE \([0-9]*\) .*/\1/p' "$out")
-  echo "server=$s n=$n ok=$ok failed=${failed:-?} alive_at_teardown=${alive:-?} setup_s=${setup:-?}" \
+  echo "server=$s tls=$tls n=$n ok=$ok failed=${failed:-?} alive_at_teardown=${alive:-?} setup_s=${setup:-?}" \
     "rss_kb_before=$rb rss_kb_after=$ra pss_kb_before=$pb pss_kb_after=$pa" \
     "pss_kb_per_conn=$(awk -v a="$pa" -v b="$pb" -v n="$ok" 'BEGIN{printf "%.1f",(a-b)/(n?n:1)}')" \
     "rss_kb_per_conn=$(awk -v a="$ra" -v b="$rb" -v n="$ok" 'BEGIN{printf "%.1f",(a-b)/(n?n:1)}')" \
-    "procs_after=$(get "$after" procs) load1=$(load1)" | tee "$RUN/idle-$s-$n.txt" >&2
-  echo "$after" | tail -n +2 | sed 's/^/    /' >>"$RUN/idle-$s-$n.txt"
-  grep -E 'first error' "$out" | sed 's/^/    client: /' | tee -a "$RUN/idle-$s-$n.txt" >&2 || true
+    "procs_after=$(get "$after" procs) load1=$(load1)" | tee "$RUN/idle-$name-$n.txt" >&2
+  echo "$after" | tail -n +2 | sed 's/^/    /' >>"$RUN/idle-$name-$n.txt"
+  grep -E 'first error' "$out" | sed 's/^/    client: /' | tee -a "$RUN/idle-$name-$n.txt" >&2 || true
   rm -f "$ready"
   sleep 5
 }
 
 measure_idle() {
-  local n s i=0
+  local n s t i=0
   for n in $IDLE_NS_GO; do
     # ours is one process: a socket per connection (one inotify instance for the whole process)
     [ $((n + 200)) -le "$(ulimit -n)" ] ||
@@ -418,8 +427,12 @@ measure_idle() {
   done
   for n in $(echo $IDLE_NS $IDLE_NS_GO | tr ' ' '\n' | sort -n | uniq); do
     for s in $(rotate $i); do
-      if [ "$s" = go ]; then echo " $IDLE_NS_GO " | grep -q " $n " || continue
-      else echo " $IDLE_NS " | grep -q " $n " || continue; fi
+      if [ "$s" = go ]; then
+        echo " $IDLE_NS_GO " | grep -q " $n " || continue
+        for t in $IDLE_TLS_GO; do idle_one "$s" "$n" "$t"; done
+        continue
+      fi
+      echo " $IDLE_NS " | grep -q " $n " || continue
       idle_one "$s" "$n"
     done
     i=$((i + 1))

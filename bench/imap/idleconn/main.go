@@ -4,9 +4,10 @@
 // only). It prints "READY <ok> idle connections (<failed> failed) setup <s>s" once every
 // connection is idling (or has failed), writes "<ok> <failed>" to -ready-file, holds them for
 // -hold or until SIGINT/SIGTERM, then ends IDLE and logs out on each and prints how many were
-// still alive: "DONE <alive> connections were still alive at teardown".
+// still alive: "DONE <alive> connections were still alive at teardown". With -tls it connects
+// with implicit TLS (an imaps port; the certificate is not verified: loopback, self-signed).
 //
-//	idleconn -addr 127.0.0.1:10143 -user U -pass P -n 1000 [-mailbox INBOX] [-par 20] [-hold 60s]
+//	idleconn -addr 127.0.0.1:10143 -user U -pass P -n 1000 [-mailbox INBOX] [-par 20] [-hold 60s] [-tls]
 package main
 
 import (
@@ -31,6 +32,7 @@ func main() {
 	par := flag.Int("par", 20, "connections being set up at once")
 	hold := flag.Duration("hold", 60*time.Second, "how long to hold the idle connections at most")
 	setupTimeout := flag.Duration("setup-timeout", 60*time.Second, "per-connection limit for connect + LOGIN + SELECT + IDLE")
+	useTLS := flag.Bool("tls", false, "connect with implicit TLS (an imaps port)")
 	readyFile := flag.String("ready-file", "", "write \"<ok> <failed>\" here once all connections are idling")
 	flag.Parse()
 	a, err := imapc.Loopback(*addr)
@@ -57,7 +59,7 @@ func main() {
 			defer func() { <-sem }()
 			// Small buffers: the client's memory is not what is measured, but 10,000
 			// connections with the default 4 KB buffers would still cost 80 MB.
-			c, err := imapc.Dial(a, imapc.Options{Timeout: *setupTimeout, ReadBuf: 1024, WriteBuf: 512})
+			c, err := imapc.Dial(a, imapc.Options{TLS: *useTLS, Timeout: *setupTimeout, ReadBuf: 1024, WriteBuf: 512})
 			if err == nil {
 				_ = c.NetConn().SetDeadline(time.Now().Add(*setupTimeout))
 				if err = c.Login(*user, *pass); err == nil {

@@ -19,6 +19,7 @@ func TestReport(t *testing.T) {
 			`"ops":[{"name":"login","count":45,"per_s":1.5,"p50_ms":3,"p99_ms":9}]}` + "\n",
 		"idle-go-1000.txt":        "server=go n=1000 ok=1000 failed=0 alive_at_teardown=1000 setup_s=2 pss_kb_before=100 pss_kb_after=20580 pss_kb_per_conn=20.5 rss_kb_per_conn=21.0 procs_after=1\n    detail\n",
 		"idle-go-1000.client.txt": "READY 1000\n",
+		"idle-go-tls-1000.txt":    "server=go tls=1 n=1000 ok=1000 failed=0 alive_at_teardown=1000 setup_s=3 pss_kb_before=100 pss_kb_after=40580 pss_kb_per_conn=40.5 rss_kb_per_conn=41.0 procs_after=1\n",
 		"big.txt": "label=go-first-r1 exists=100 select_ms=300.0 fetch_flags_ms=50.0 uid_search_ms=900.0 search_hits=1 check=ok\n" +
 			"label=go-warm-r1 exists=100 select_ms=1.0 fetch_flags_ms=30.0 uid_search_ms=200.0 search_hits=1 check=ok\n" +
 			"label=courier-warm-r1 error=\"boom\"\n",
@@ -38,8 +39,10 @@ func TestReport(t *testing.T) {
 		"| 10 | dovecot | 150.0 | 1.00x | 0 |",
 		"- go-c10-r1: `search: NO boom`",
 		"MET: mix, 10 clients: ours 300.0 ops/s = 2.00x Dovecot's 150.0",
-		"| 1000 | go | 1000 | 0 | 20.5 | 21.0 | 0.1 -> 20.1 | 1 | 2 | 1000 |",
+		"| 1000 | go | no | 1000 | 0 | 20.5 | 21.0 | 0.1 -> 20.1 | 1 | 2 | 1000 |",
 		"MET: idle, 1000 connections: ours 20.5 KB",
+		"| 1000 | go | yes | 1000 | 0 | 40.5 | 41.0 | 0.1 -> 39.6 | 1 | 3 | 1000 |",
+		"MET: idle TLS, 1000 connections: ours 40.5 KB PSS per connection, 1000/1000 idling, 1000 alive at teardown (target < 48 KB)",
 		"| go | warm | 1 | 1.0 | 30.0 | 200.0 | 1 | 100 | ok |",
 		"| courier | warm | 1 | - | - | - | - | - | error \"boom\" |",
 		"MET: warm SELECT: ours 1.0 ms",

@@ -8,15 +8,17 @@ import (
 	"courier/internal/netx"
 )
 
-// rawConn returns the descriptor access of a plain TCP (or Unix) connection, through which
-// awaitInput waits for input without reading it; nil for anything else (TLS keeps records
-// of its own buffered, so its sessions keep their buffers).
+// rawConn returns the descriptor access of a TCP (or Unix) connection, through which
+// awaitInput waits for input without reading it: the socket itself, or the socket under a
+// TLS session (which may hold input of its own: awaitTLSInput looks there first); nil for
+// anything else.
 func rawConn(c net.Conn) syscall.RawConn {
 	if nc, ok := c.(*netx.Conn); ok {
 		if nc.TLS != nil {
-			return nil
+			c = nc.TLS.NetConn()
+		} else {
+			c = nc.Conn
 		}
-		c = nc.Conn
 	}
 	switch c.(type) {
 	case *net.TCPConn, *net.UnixConn:

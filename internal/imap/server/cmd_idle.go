@@ -44,13 +44,13 @@ func (ss *session) cmdIdle(bool) *status {
 	return nil // answered when the wait ends (idleInput)
 }
 
-// idleWait is an IDLE command on a plain TCP connection while it waits. The session's own
-// goroutine waits for the client, in run (at the top of its stack: a goroutine's stack
-// shrinks to what it uses at the collector's next pass, and the frames of a command's
-// dispatch would keep an idling session's stack twice as large), holding no buffers
-// (awaitInput); a change notification (the mailbox's OnUpdate) or the poll timer interrupts
-// that wait by moving the read deadline to now, as shutdown does. An idling connection thus
-// costs one parked goroutine and no buffer.
+// idleWait is an IDLE command on a TCP connection (plain or TLS) while it waits. The
+// session's own goroutine waits for the client, in run (at the top of its stack: a
+// goroutine's stack shrinks to what it uses at the collector's next pass, and the frames of
+// a command's dispatch would keep an idling session's stack twice as large), holding no
+// buffers (awaitInput); a change notification (the mailbox's OnUpdate) or the poll timer
+// interrupts that wait by moving the read deadline to now, as shutdown does. An idling
+// connection thus costs one parked goroutine and no buffer.
 type idleWait struct {
 	mu       sync.Mutex
 	stopped  bool // no wake may move the deadline any more
@@ -180,7 +180,8 @@ func (ss *session) idleRecover() {
 }
 
 // idleReading is IDLE with a goroutine reading the client's DONE while this one waits for
-// the mailbox's notifications (stdio and TLS sessions, mailboxes without OnUpdate).
+// the mailbox's notifications (stdio sessions, connections without a TCP socket to wait on,
+// mailboxes without OnUpdate).
 func (ss *session) idleReading() *status {
 	done := make(chan lineResult, 1)
 	if ss.conn != nil {

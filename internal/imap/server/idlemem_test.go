@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -17,26 +18,39 @@ import (
 )
 
 // BenchmarkIdleConnMemory measures what an idle IMAP connection (logged in, INBOX of 20
-// messages selected, in IDLE or not) costs the server: the growth of the Go heap in use and
-// of goroutine stacks over $IDLEMEM_N connections (default 500), after a garbage collection,
-// per connection (KB-heap/conn, KB-stack/conn, goroutines/conn). The client's side, in the
-// same process, is a bare socket per connection (a few hundred bytes, counted). RSS, which the
+// messages selected, in IDLE or not, over plain TCP or implicit TLS) costs the server: the
+// growth of the Go heap in use and of goroutine stacks over $IDLEMEM_N connections (default
+// 500), after a garbage collection, per connection (KB-heap/conn, KB-stack/conn,
+// goroutines/conn). The client's side, in the same process, is a bare socket per connection
+// (a few hundred bytes, counted); with TLS, also the client's tls.Conn (a few KB, counted: a
+// heap profile tells the two sides apart). RSS, which the
 // bench/imap idleconn driver measures, is this plus the collector's headroom and pages not
 // yet returned to the system. $IDLEMEM_PROFILE names a file for a heap profile taken while
 // the connections idle. b.N is not used: one round is the measurement.
 func BenchmarkIdleConnMemory(b *testing.B) {
-	for _, mode := range []string{"idle", "selected"} {
-		b.Run(mode, func(b *testing.B) { idleConnMemory(b, mode == "idle") })
+	for _, mode := range []string{"idle", "selected", "idle-tls"} {
+		b.Run(mode, func(b *testing.B) {
+			n := 500
+			if v, err := strconv.Atoi(os.Getenv("IDLEMEM_N")); err == nil && v > 0 {
+				n = v
+			}
+			m := idleConnMemory(b, n, mode != "selected", mode == "idle-tls")
+			b.ReportMetric(m.heapKB, "KB-heap/conn")
+			b.ReportMetric(m.stackKB, "KB-stack/conn")
+			b.ReportMetric(m.heapKB+m.stackKB, "KB/conn")
+			b.ReportMetric(m.goroutines, "goroutines/conn")
+		})
 	}
 }
 
-func idleConnMemory(b *testing.B, idle bool) {
+// idleMem is what idleConnMemory measured, per connection.
+type idleMem struct{ heapKB, stackKB, goroutines float64 }
+
+// idleConnMemory sets up n connections (see BenchmarkIdleConnMemory) and returns the growth
+// per connection.
+func idleConnMemory(b testing.TB, n int, idle, overTLS bool) idleMem {
 	if os.Getenv("IDLEMEM_PROFILE") != "" {
 		runtime.MemProfileRate = 64 // fine-grained, for the profile of small per-session objects
-	}
-	n := 500
-	if v, err := strconv.Atoi(os.Getenv("IDLEMEM_N")); err == nil && v > 0 {
-		n = v
 	}
 	s := testutil.Start(b, testutil.Options{Edit: func(t testing.TB, conf string) {
 		testutil.SetEnv(t, filepath.Join(conf, "imapd"), "MAXDAEMONS", strconv.Itoa(n+10))
@@ -47,6 +61,9 @@ func idleConnMemory(b *testing.B, idle bool) {
 		put(b, md, i, fmt.Sprintf("From: a@example.test\nSubject: %d\n\n%s", i, strings.Repeat("text of the message\n", 90)))
 	}
 	addr := s.MustAddr(b, "imap")
+	if overTLS {
+		addr = s.MustAddr(b, "imaps")
+	}
 	// expect reads lines until one starts with prefix.
 	expect := func(r *bufio.Reader, prefix string) {
 		for {
@@ -87,6 +104,9 @@ func idleConnMemory(b *testing.B, idle bool) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		if overTLS {
+			c = tls.Client(c, &tls.Config{InsecureSkipVerify: true})
+		}
 		conns = append(conns, c)
 		return c
 	}
@@ -102,11 +122,9 @@ func idleConnMemory(b *testing.B, idle bool) {
 		return ms.HeapInuse, ms.StackInuse, runtime.NumGoroutine()
 	}
 	h0, s0, g0 := measure()
-	b.ResetTimer()
 	for i := 0; i < n; i++ {
 		setUp(dial())
 	}
-	b.StopTimer()
 	h1, s1, g1 := measure()
 	if p := os.Getenv("IDLEMEM_PROFILE"); p != "" {
 		f, err := os.Create(p)
@@ -119,10 +137,7 @@ func idleConnMemory(b *testing.B, idle bool) {
 		f.Close()
 	}
 	per := func(a, z uint64) float64 { return (float64(z) - float64(a)) / 1024 / float64(n) }
-	b.ReportMetric(per(h0, h1), "KB-heap/conn")
-	b.ReportMetric(per(s0, s1), "KB-stack/conn")
-	b.ReportMetric(per(h0+s0, h1+s1), "KB/conn")
-	b.ReportMetric(float64(g1-g0)/float64(n), "goroutines/conn")
+	return idleMem{per(h0, h1), per(s0, s1), float64(g1-g0) / float64(n)}
 }
 
 // BenchmarkSelect100k times SELECT (and FETCH 1:* (FLAGS)) of a 100,000-message folder over

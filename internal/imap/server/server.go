@@ -14,10 +14,11 @@
 // are picked up, as Courier does, by NOOP, CHECK, IDLE and EXPUNGE, never in the middle of
 // FETCH, STORE or SEARCH. The server holds no lock while writing to a client.
 //
-// Idle connections cost little (session.go, cmd_idle.go): over plain TCP a session waits for
-// its client's next command, and IDLE waits for DONE, without reading, holding no buffer
-// (its reader and writer go back to the Server's pools) and no goroutine but its own; IDLE
-// learns of changes through the mailbox's OnUpdate, which interrupts that wait.
+// Idle connections cost little (session.go, cmd_idle.go, await_tls.go): over TCP, plain or
+// TLS, a session waits for its client's next command, and IDLE waits for DONE, without
+// reading, holding no buffer (its reader and writer go back to the Server's pools) and no
+// goroutine but its own; IDLE learns of changes through the mailbox's OnUpdate, which
+// interrupts that wait.
 //
 // Each command runs under a recover: a bug answers BAD and the session goes on.
 package server

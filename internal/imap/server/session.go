@@ -37,9 +37,9 @@ const (
 )
 
 // Buffer sizes: small, because most connections sit idle; big writes bypass the buffer.
-// A session over plain TCP holds its buffers only while it has input to handle: they come
-// from the Server's pools and go back to them while the session waits for its client (see
-// awaitInput), so an idle connection costs no buffer at all.
+// A network session (plain TCP or TLS) holds its buffers only while it has input to handle:
+// they come from the Server's pools and go back to them while the session waits for its
+// client (see awaitInput), so an idle connection costs no buffer at all.
 const (
 	readBufSize  = 4 << 10
 	writeBufSize = 8 << 10
@@ -62,14 +62,16 @@ type session struct {
 
 	// Network sessions: in is what br reads from, out what w writes to (the connection,
 	// through deadlineWriter); pooled says br and w came from the Server's pools (and go
-	// back to them); raw, set over plain TCP only, lets awaitInput wait for input without
-	// reading it; peek is awaitInput's test for input, made once.
-	in     io.Reader
-	out    io.Writer
-	pooled bool
-	raw    syscall.RawConn
-	peek   func(fd uintptr) bool
-	cont   func() error // the wire.Reader's Continue
+	// back to them); raw, the TCP socket's descriptor access (under TLS too), lets
+	// awaitInput wait for input without reading it; peek is awaitInput's test for input,
+	// made once; overTLS says in is a TLS connection (await_tls.go).
+	in      io.Reader
+	out     io.Writer
+	pooled  bool
+	raw     syscall.RawConn
+	peek    func(fd uintptr) bool
+	overTLS bool
+	cont    func() error // the wire.Reader's Continue
 
 	state   int
 	user    string // login name as the account knows it
@@ -94,6 +96,10 @@ func newSession(s *Server, ctx context.Context, log *slog.Logger, set *Settings)
 func (ss *session) attach(c net.Conn) {
 	ss.putBufs() // empty: STARTTLS refuses input buffered in clear, and flushed its answer
 	ss.in, ss.out = c, deadlineWriter{c, authTimeout}
+	ss.overTLS = false
+	if nc, ok := c.(*netx.Conn); ok && nc.TLS != nil {
+		ss.overTLS = true
+	}
 	ss.raw = rawConn(c)
 	if ss.raw != nil && ss.peek == nil {
 		ss.peek = peekFunc()
@@ -131,13 +137,18 @@ func (ss *session) putBufs() {
 }
 
 // awaitInput waits until the client has sent something, holding no buffers meanwhile, when
-// the session can (plain TCP, nothing buffered, all written). It returns nil when input (or
-// the end of it) is there, or the error that ended the wait: the read deadline (also how
+// the session can (a TCP socket, nothing buffered, all written). It returns nil when input
+// (or the end of it) is there, or the error that ended the wait: the read deadline (also how
 // shutdown and IDLE's notifications interrupt it), a broken connection. Either way the
-// buffers are back when it returns; the caller's next read meets the same error.
-func (ss *session) awaitInput() error {
+// buffers are back when it returns; the caller's next read meets the same error. deadline
+// is the read deadline the caller set (a TLS session's test for input moves it, then puts
+// it back).
+func (ss *session) awaitInput(deadline time.Time) error {
 	if ss.raw == nil || !ss.pooled || ss.br.Buffered() > 0 || ss.w.Buffered() > 0 {
 		return nil
+	}
+	if ss.overTLS {
+		return ss.awaitTLSInput(deadline)
 	}
 	ss.putBufs()
 	err := ss.raw.Read(ss.peek)
@@ -147,7 +158,7 @@ func (ss *session) awaitInput() error {
 
 func (ss *session) setupReader() {
 	ss.r = wire.NewReader(ss.br)
-	if ss.cont == nil { // made once: setupReader runs for every command over plain TCP
+	if ss.cont == nil { // made once: setupReader runs for every command over TCP
 		ss.cont = func() error {
 			ss.w.WriteString("+ OK\r\n")
 			return ss.flush()
@@ -238,7 +249,7 @@ func (ss *session) run() {
 			// An IDLE command's wait (cmd_idle.go), here so that no frame of the command
 			// stays on the stack while the session waits.
 			if ss.idleTurn() {
-				ss.idleInput(ss.awaitInput())
+				ss.idleInput(ss.awaitInput(ss.idling.deadline))
 			}
 			continue
 		}
@@ -252,14 +263,15 @@ func (ss *session) run() {
 			if ss.state == stateNotAuth {
 				t = preAuthTimeout
 			}
-			_ = ss.conn.SetReadDeadline(time.Now().Add(t))
+			deadline := time.Now().Add(t)
+			_ = ss.conn.SetReadDeadline(deadline)
 			if ss.ctx.Err() != nil {
 				ss.untagged("BYE Server shutting down")
 				ss.flush()
 				return
 			}
 			// Its error, if any, is met again by Begin's read.
-			_ = ss.awaitInput()
+			_ = ss.awaitInput(deadline)
 		}
 		err := ss.r.Begin()
 		if err != nil {
