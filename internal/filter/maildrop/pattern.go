@@ -289,7 +289,9 @@ func goEscape(b *strings.Builder, src string, i int, inClass bool) (int, bool) {
 	case d >= '0' && d <= '9', d >= 'a' && d <= 'z', d >= 'A' && d <= 'Z', d >= 0x80:
 		return 0, false
 	default:
-		b.WriteString(regexp.QuoteMeta(string(d)))
+		// Any other ASCII character escaped is itself in both (Go takes the escape of any
+		// non-alphanumeric); kept escaped, since "-" in a class is not itself unescaped.
+		b.WriteString(src[i : i+2])
 	}
 	return i + 2, true
 }
