@@ -221,3 +221,35 @@ func TestCancelRecord(t *testing.T) {
 		t.Errorf("a torn X record counted: %q", cancel)
 	}
 }
+
+// TestCancelDuringPass: a cancel that arrives while a delivery attempt is under way takes
+// effect right after it, not at the next retry (an hour later here).
+func TestCancelDuringPass(t *testing.T) {
+	n := &recNotifier{}
+	d := newMem()
+	inPass := make(chan struct{})
+	release := make(chan struct{})
+	var once sync.Once
+	d.outcome = func(m *Message, i int) Outcome {
+		once.Do(func() {
+			close(inPass)
+			<-release
+		})
+		return Retry
+	}
+	q, err := Open(Options{Dir: t.TempDir(), Deliverer: d, Notifier: n, RetryDelays: []time.Duration{time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close(context.Background())
+	id := putEnv(t, q, &Envelope{From: "s@x", Time: time.Now(), Rcpts: []Recipient{{Addr: "far@remote.test"}}})
+	<-inPass
+	if err := q.Cancel(id, "sent by mistake", nil); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	waitFor(t, "the cancelled message to leave the queue", func() bool { return q.Len() == 0 })
+	if got := n.notices(); len(got) != 1 || got[0].Kind != NoticeFailed || got[0].Err == nil || !strings.Contains(got[0].Err.Error(), "sent by mistake") {
+		t.Errorf("notices %+v", got)
+	}
+}

@@ -201,6 +201,11 @@ func (q *Queue) process(m *Message) {
 	}
 	d := q.o.RetryDelays[min(m.attempts, len(q.o.RetryDelays)-1)]
 	m.attempts++
+	if m.cancel != "" && cancel == "" {
+		// cancelled while this pass ran: Cancel left the scheduling to it, so the next
+		// pass, which fails the recipients, comes now rather than after the retry delay.
+		d = 0
+	}
 	m.timer = time.AfterFunc(d, func() {
 		q.mu.Lock()
 		defer q.mu.Unlock()
