@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -133,40 +134,55 @@ func TestIdlePollTimer(t *testing.T) {
 	`)
 }
 
-// TestIdleShutdown: the server's shutdown ends an idling session with BYE.
+// TestIdleShutdown: the server's shutdown ends an idling session with BYE, over plain TCP
+// and over TLS.
 func TestIdleShutdown(t *testing.T) {
-	s, _ := start(t, nil)
-	c := login(t, s)
-	selectIdle(t, c, "0")
-	done := make(chan struct{})
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-		close(done)
-	}()
-	c.Expect("* BYE Server shutting down")
-	c.ExpectClosed()
-	<-done
+	eachTransport(t, func(t *testing.T, s *testutil.Server, c *testutil.Conn) {
+		selectIdle(t, c, "0")
+		done := make(chan struct{})
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			s.Shutdown(ctx)
+			close(done)
+		}()
+		c.Expect("* BYE Server shutting down")
+		c.ExpectClosed()
+		<-done
+	})
+}
+
+// eachTransport runs fn on a logged-in session over plain TCP and one over implicit TLS
+// (whose reads ahead in crypto/tls the session must see through, await_tls.go).
+func eachTransport(t *testing.T, fn func(t *testing.T, s *testutil.Server, c *testutil.Conn)) {
+	t.Run("plain", func(t *testing.T) {
+		s, _ := start(t, nil)
+		fn(t, s, login(t, s))
+	})
+	t.Run("tls", func(t *testing.T) {
+		s, _ := start(t, nil)
+		c, _ := loginTLS(t, s, 0)
+		fn(t, s, c)
+	})
 }
 
 // TestPipelinedBeyondBuffer: commands pipelined well beyond the session's read buffer (the
-// kernel still holds some when the buffer is empty) are all answered: waiting for input
-// without reading finds what had arrived already.
+// kernel, or crypto/tls, still holds some when the buffer is empty) are all answered:
+// waiting for input without reading finds what had arrived already.
 func TestPipelinedBeyondBuffer(t *testing.T) {
-	s, _ := start(t, nil)
-	c := login(t, s)
-	var b strings.Builder
-	const n = 3000
-	for i := 0; i < n; i++ {
-		b.WriteString("p")
-		b.WriteString(strconv.Itoa(i))
-		b.WriteString(" NOOP\r\n")
-	}
-	if _, err := c.Raw().Write([]byte(b.String())); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < n; i++ {
-		c.Expect("p" + strconv.Itoa(i) + " OK NOOP completed")
-	}
+	eachTransport(t, func(t *testing.T, _ *testutil.Server, c *testutil.Conn) {
+		var b strings.Builder
+		const n = 3000
+		for i := 0; i < n; i++ {
+			b.WriteString("p")
+			b.WriteString(strconv.Itoa(i))
+			b.WriteString(" NOOP\r\n")
+		}
+		// Written from another goroutine: over TLS the writer can block until the reader
+		// drains.
+		go func() { _, _ = io.WriteString(c.Raw(), b.String()) }()
+		for i := 0; i < n; i++ {
+			c.Expect("p" + strconv.Itoa(i) + " OK NOOP completed")
+		}
+	})
 }

@@ -1,9 +1,7 @@
 package server_test
 
 import (
-	"context"
 	"crypto/tls"
-	"io"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -220,41 +218,6 @@ func TestIdleTLSPollTimer(t *testing.T) {
 		C: c NOOP
 		S: c OK NOOP completed
 	`)
-}
-
-// TestIdleTLSShutdown: the server's shutdown ends an idling TLS session with BYE.
-func TestIdleTLSShutdown(t *testing.T) {
-	s, _ := start(t, nil)
-	c, _ := loginTLS(t, s, 0)
-	selectIdle(t, c, "0")
-	done := make(chan struct{})
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-		close(done)
-	}()
-	c.Expect("* BYE Server shutting down")
-	c.ExpectClosed()
-	<-done
-}
-
-// TestPipelinedBeyondBufferTLS: commands pipelined well beyond the session's read buffer
-// over TLS (plaintext left inside crypto/tls when the buffer is empty) are all answered.
-func TestPipelinedBeyondBufferTLS(t *testing.T) {
-	s, _ := start(t, nil)
-	c, _ := loginTLS(t, s, 0)
-	var b strings.Builder
-	const n = 3000
-	for i := 0; i < n; i++ {
-		b.WriteString("p")
-		b.WriteString(strconv.Itoa(i))
-		b.WriteString(" NOOP\r\n")
-	}
-	go func() { _, _ = io.WriteString(c.Raw(), b.String()) }()
-	for i := 0; i < n; i++ {
-		c.Expect("p" + strconv.Itoa(i) + " OK NOOP completed")
-	}
 }
 
 // TestIdleTLSMemory: a session idling in IDLE over TLS holds one goroutine and no buffers.
