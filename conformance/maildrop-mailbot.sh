@@ -1,7 +1,7 @@
 # mailbot run from maildrop recipes: the vacation responder maildropex(7) recommends instead of
 # its own vacation scripts (a reply database with -d and -D), and the "info" autoresponder of
-# mailbot(1)'s SYNOPSIS. (Its other recipe, -T replydraft with -l, is not implemented by our
-# mailbot yet.)
+# mailbot(1)'s SYNOPSIS. (Its other recipe, -T replydraft with -l, and the other -T formats
+# are in mailbot-formats.sh.)
 # Run as written except for the sandbox: PATH starts with ./bin, where 'mailbot' is the
 # mailbot next to $MAILDROP, the mail program is a stub that records its arguments and
 # standard input, and the files are under this folder. Dates and message IDs are blanked.

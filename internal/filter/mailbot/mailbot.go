@@ -1,11 +1,11 @@
 package mailbot
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/mail"
 	"net/textproto"
 	"os"
@@ -20,6 +20,10 @@ const (
 	ExitUsage    = 64 // EX_USAGE: bad command line
 	ExitTempFail = 75 // EX_TEMPFAIL: could not read, build or send
 )
+
+// ErrFeedbackFormat is returned for -R without -T feedback or -T replyfeedback; mailbot then
+// exits with status 1, as Courier's does.
+var ErrFeedbackFormat = errors.New(`"-T feedback" or "-T replyfeedback" required`)
 
 // MaxMessage bounds the message read from standard input.
 const MaxMessage = 64 << 20
@@ -36,19 +40,36 @@ type Options struct {
 	SubjectSet bool
 	To         string // -faddress
 	ToSet      bool
-	Format     string   // -T: reply or replyall
+	Format     string   // -T: reply, replyall, replydsn, replydraft, forward, forwardatt, feedback, replyfeedback
 	NoQuote    bool     // -N
 	ErrorsTo   bool     // -e
 	Salutation string   // -S
 	Recipients []string // -r
 	DryRun     bool     // -n
 	Command    []string // the program and its arguments
+
+	DSNFrom      string      // -M: the DSN's Final-Recipient (makes -T replydsn)
+	FeedbackType string      // -R: abuse, fraud, other or virus (-T feedback, replyfeedback)
+	Feedback     [][2]string // --feedback-NAME VALUE, in order
+	FullMessage  bool        // -a: attach the whole message to a report, not its headers
+	ForwardSep   string      // -F: the line between the text and a forwarded message
+	Maildir      string      // -l: the maildir of -T replydraft
+}
+
+// formats are the -T values.
+var formats = map[string]bool{
+	"reply": true, "replyall": true, "replydsn": true, "replydraft": true,
+	"forward": true, "forwardatt": true, "feedback": true, "replyfeedback": true,
 }
 
 // ParseArgs reads mailbot's options. Options taking a value accept "-tX" and "-t X", except
 // -f, whose address must be attached ("-f" alone takes the SENDER variable, through getenv).
 func ParseArgs(args []string, getenv func(string) string) (*Options, error) {
-	o := &Options{Days: 1, Charset: localeCharset(getenv), Format: "reply", Salutation: "%F writes:"}
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	o := &Options{Days: 1, Charset: localeCharset(getenv), Format: "reply", Salutation: "%F writes:",
+		ForwardSep: "--- Forwarded message ---"}
 	i := 0
 	for ; i < len(args); i++ {
 		s := args[i]
@@ -58,6 +79,14 @@ func ParseArgs(args []string, getenv func(string) string) (*Options, error) {
 		}
 		if len(s) < 2 || s[0] != '-' {
 			break
+		}
+		if name, ok := strings.CutPrefix(s, "--feedback-"); ok {
+			if i+1 >= len(args) {
+				return nil, fmt.Errorf("option %s needs a value", s)
+			}
+			i++
+			o.Feedback = append(o.Feedback, [2]string{name, args[i]})
+			continue
 		}
 		opt, val := s[1], s[2:]
 		if opt == 'f' {
@@ -97,12 +126,26 @@ func ParseArgs(args []string, getenv func(string) string) (*Options, error) {
 		case 's':
 			o.Subject, o.SubjectSet = val, true
 		case 'T':
-			if val != "reply" && val != "replyall" {
+			if !formats[val] {
 				return nil, fmt.Errorf("-T %s: unsupported reply format", val)
 			}
 			o.Format = val
 		case 'S':
-			o.Salutation = val
+			if val != "" {
+				o.Salutation = val
+			}
+		case 'F':
+			if val != "" {
+				o.ForwardSep = val
+			}
+		case 'M':
+			o.DSNFrom = val
+		case 'R':
+			o.FeedbackType = val
+		case 'l':
+			o.Maildir = val
+		case 'a':
+			o.FullMessage = true
 		case 'r':
 			for _, a := range strings.Split(val, ",") {
 				if a = strings.TrimSpace(a); a != "" {
@@ -119,9 +162,17 @@ func ParseArgs(args []string, getenv func(string) string) (*Options, error) {
 			return nil, fmt.Errorf("unsupported option -%c", opt)
 		}
 	}
-	if o.Template == "" && o.MIMEFile == "" {
+	if o.Format == "replydraft" {
+		if o.Maildir == "" {
+			return nil, errors.New("-T replydraft needs -l maildir")
+		}
+	} else if o.Template == "" && o.MIMEFile == "" {
 		return nil, errors.New("either -t or -m is required")
 	}
+	if o.Template != "" && o.MIMEFile != "" {
+		return nil, errors.New("-t and -m exclude each other")
+	}
+
 	o.Command = args[i:]
 	if len(o.Command) == 0 {
 		o.Command = []string{"sendmail", "-f", ""}
@@ -193,87 +244,86 @@ func Build(o *Options, msgData []byte, getenv func(string) string, now time.Time
 	}
 	to = addr.Address
 
-	var b bytes.Buffer
-	for _, a := range o.Headers {
-		b.WriteString(strings.TrimRight(a, "\r\n") + "\n")
+	if o.DSNFrom == "" && o.FeedbackType != "" && o.Format != "feedback" && o.Format != "replyfeedback" {
+		// Courier's mailbot says so only once it has read the message and found a reply due.
+		return nil, "", "", ErrFeedbackFormat
 	}
-	b.WriteString("Precedence: junk\nAuto-Submitted: auto-replied\n")
-	fmt.Fprintf(&b, "To: %s\n", toHdr)
-	if o.Format == "replyall" {
-		var cc []string
-		for _, k := range []string{"To", "Cc"} {
-			if v := strings.TrimSpace(h.Get(k)); v != "" {
-				cc = append(cc, v)
-			}
-		}
-		if len(cc) > 0 {
-			fmt.Fprintf(&b, "Cc: %s\n", strings.Join(cc, ", "))
-		}
+	r := &builder{o: o, data: msgData, top: parseMessage(msgData), charset: o.Charset, mode: o.Format, now: now}
+	if o.DSNFrom != "" {
+		r.mode = "replydsn"
 	}
-	if id := strings.TrimSpace(h.Get("Message-Id")); id != "" {
-		refs := strings.TrimSpace(h.Get("References"))
-		if refs != "" {
-			refs += " "
-		}
-		fmt.Fprintf(&b, "References: %s%s\nIn-Reply-To: %s\n", refs, id, id)
-	}
-	subject := o.Subject
-	if !o.SubjectSet {
-		subject = strings.TrimSpace(h.Get("Subject"))
-		if !strings.HasPrefix(strings.ToLower(subject), "re:") {
-			subject = "Re: " + subject
-		}
-	}
-	fmt.Fprintf(&b, "Subject: %s\nMime-Version: 1.0\n", subject)
-
+	r.bound = func() string { return makeBoundary(msgData, now) }
+	r.mimeHdr = func() bool { return false }
 	var text []byte
-	if o.MIMEFile != "" {
+	switch {
+	case o.MIMEFile != "":
 		data, err := os.ReadFile(o.MIMEFile)
 		if err != nil {
 			return nil, "", "", fmt.Errorf("-m: %w", err)
 		}
 		hdrs, body := splitHeaders(data)
-		for _, line := range hdrs {
-			name, _, _ := strings.Cut(line, ":")
-			if strings.EqualFold(strings.TrimSpace(name), "Content-Transfer-Encoding") {
-				continue
-			}
-			b.WriteString(line)
+		if cs := mimeCharset(hdrs); cs != "" {
+			r.charset = cs
 		}
-		b.WriteString("Content-Transfer-Encoding: 8bit\n\n")
-		text = body
-	} else {
+		if r.mode == "replydraft" {
+			text = data
+		} else {
+			text = body
+			r.mimeHdr = func() bool {
+				for _, line := range hdrs {
+					name, _, _ := strings.Cut(line, ":")
+					if !strings.EqualFold(strings.TrimSpace(name), "Content-Transfer-Encoding") {
+						r.writes(line)
+					}
+				}
+				return true
+			}
+		}
+	case o.Template != "":
 		data, err := os.ReadFile(o.Template)
 		if err != nil {
 			return nil, "", "", fmt.Errorf("-t: %w", err)
 		}
-		fmt.Fprintf(&b, "Content-Type: text/plain; format=flowed; delsp=yes; charset=\"%s\"\nContent-Transfer-Encoding: 8bit\n\n", o.Charset)
 		text = data
 	}
-	if !o.NoQuote && isPlainText(h) {
-		author := addr
-		if a, err := mail.ParseAddress(h.Get("From")); err == nil {
-			author = a
+	r.content = func() { r.b.Write(text) }
+	if r.mode == "replydraft" {
+		// The draft is looked for even when -t or -m gives the text, which then wins.
+		draft, ok := findDraft(o.Maildir)
+		if !ok {
+			return nil, "", "no draft in " + o.Maildir, nil
 		}
-		b.WriteString(salutation(o.Salutation, h, author) + "\n\n")
-		body, _ := io.ReadAll(io.LimitReader(msg.Body, MaxMessage))
-		sc := bufio.NewScanner(bytes.NewReader(body))
-		sc.Buffer(make([]byte, 4096), 1<<20)
-		for sc.Scan() {
-			line := strings.TrimRight(sc.Text(), "\r")
-			if strings.HasPrefix(line, ">") {
-				fmt.Fprintf(&b, ">%s\n", line)
-			} else {
-				fmt.Fprintf(&b, "> %s\n", line)
-			}
+		if text == nil {
+			r.content = func() { copyDraft(&r.b, draft) }
 		}
-		b.WriteString("\n")
 	}
-	// Courier's mailbot ends the reply with two newlines after the text as it stands,
-	// whether or not the text ends with one; the replies are compared byte for byte.
-	b.Write(text)
-	b.WriteString("\n\n")
-	return b.Bytes(), to, "", nil
+	for _, a := range o.Headers {
+		r.writes(strings.TrimRight(a, "\r\n") + "\n")
+	}
+	r.writes("Precedence: junk\nAuto-Submitted: auto-replied\n")
+	if r.mode == "forward" || r.mode == "forwardatt" {
+		err = r.mkforward()
+	} else {
+		err = r.mkreply()
+	}
+	if err != nil {
+		return nil, "", "", err
+	}
+	return r.b.Bytes(), to, "", nil
+}
+
+// mimeCharset is the charset parameter of the Content-Type among a -m file's headers.
+func mimeCharset(hdrs []string) string {
+	for _, line := range hdrs {
+		name, value, _ := strings.Cut(line, ":")
+		if !strings.EqualFold(strings.TrimSpace(name), "Content-Type") {
+			continue
+		}
+		if _, params, err := mime.ParseMediaType(unfold(value)); err == nil {
+			return params["charset"]
+		}
+	}
+	return ""
 }
 
 // Main runs mailbot: it returns 0 when a reply was sent or none was due, the program's exit
@@ -295,6 +345,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	}
 	now := time.Now()
 	reply, to, reason, err := Build(o, data, getenv, now)
+	if errors.Is(err, ErrFeedbackFormat) {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "mailbot: %v\n", err)
 		return ExitTempFail
@@ -396,12 +450,6 @@ func addressedTo(h mail.Header, list []string) bool {
 	return false
 }
 
-// isPlainText reports whether the message is plain text, the only kind that is quoted.
-func isPlainText(h mail.Header) bool {
-	ct := strings.ToLower(strings.TrimSpace(h.Get("Content-Type")))
-	return ct == "" || strings.HasPrefix(ct, "text/plain")
-}
-
 // splitHeaders splits a MIME file into its header lines (each with its newline, folded lines
 // kept with the header before them) and body.
 func splitHeaders(data []byte) ([]string, []byte) {
@@ -424,47 +472,4 @@ func splitHeaders(data []byte) ([]string, []byte) {
 		hdrs = append(hdrs, s)
 	}
 	return hdrs, data
-}
-
-// salutation expands -S: %% %n %C %N %i %f %F %S %d.
-func salutation(format string, h mail.Header, from *mail.Address) string {
-	var b strings.Builder
-	for i := 0; i < len(format); i++ {
-		c := format[i]
-		if c != '%' || i+1 >= len(format) {
-			b.WriteByte(c)
-			continue
-		}
-		i++
-		switch format[i] {
-		case '%':
-			b.WriteByte('%')
-		case 'n':
-			b.WriteByte('\n')
-		case 'C':
-			b.WriteString(strings.TrimSpace(h.Get("X-Newsgroup")))
-		case 'N':
-			b.WriteString(strings.TrimSpace(h.Get("Newsgroups")))
-		case 'i':
-			b.WriteString(strings.TrimSpace(h.Get("Message-Id")))
-		case 'f':
-			b.WriteString(from.Address)
-		case 'F':
-			if from.Name != "" {
-				b.WriteString(from.Name)
-			} else {
-				b.WriteString(from.Address)
-			}
-		case 'S':
-			b.WriteString(strings.TrimSpace(h.Get("Subject")))
-		case 'd':
-			if t, err := h.Date(); err == nil {
-				b.WriteString(t.Local().Format("Mon, 02 Jan 2006 15:04:05 -0700"))
-			}
-		default:
-			b.WriteByte('%')
-			b.WriteByte(format[i])
-		}
-	}
-	return b.String()
 }
