@@ -10,7 +10,7 @@ case "$MAILDROP" in
 esac
 norm() {
   sed -E -e 's/=_[A-Za-z0-9.]+-[0-9]+-[0-9]+-[0-9]+/=_BOUNDARY/g' \
-         -e 's/^(Arrival-Date:).*/\1 -BLANKED-/'
+         -e 's/^(\| )?(Arrival-Date:).*/\1\2 -BLANKED-/'
 }
 mb() { # mb MESSAGE ARGS...: show the reply
   local msg=$1; shift
