@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	mailmime "courier/internal/mail/mime"
 )
 
 // UserAgent is what the feedback report says made it; Courier's mailbot writes its
@@ -34,7 +36,7 @@ var addressHeaders = map[string]bool{
 type builder struct {
 	o       *Options
 	data    []byte
-	top     *part
+	top     *mailmime.Part
 	b       bytes.Buffer
 	charset string // of the reply text (-c, or the -m file's)
 	mode    string
@@ -270,7 +272,7 @@ func (r *builder) copyHeaders() {
 	r.writes("\nContent-Type: text/rfc822-headers; charset=\"utf-8\"\n" +
 		"Content-Disposition: attachment\n" +
 		"Content-Transfer-Encoding: 8bit\n\n")
-	for _, h := range r.top.headers {
+	for _, h := range headers(r.top) {
 		r.writes(h.name + ": " + unfold(h.value) + "\n")
 	}
 }
@@ -282,7 +284,7 @@ func (r *builder) mkreply() error {
 	var hasSubject, hasFrom, hasMsgid, hasRefs, hasDate bool
 	var tocc []string
 	hasTocc := false
-	for _, h := range top.headers {
+	for _, h := range headers(top) {
 		v := unfold(h.value)
 		switch strings.ToLower(h.name) {
 		case "subject":
@@ -434,7 +436,7 @@ func (r *builder) mkreply() error {
 	if r.o.FullMessage {
 		r.writes("\nContent-Type: message/rfc822\nContent-Disposition: attachment\n\n")
 		// Courier copies from the start of the message to the end of the input.
-		r.b.Write(r.data[top.start:])
+		r.b.Write(r.data[top.HeaderStart:])
 	} else {
 		r.copyHeaders()
 	}
@@ -470,7 +472,7 @@ func (r *builder) replydraft() error {
 // mkforward builds forward and forwardatt.
 func (r *builder) mkforward() error {
 	top := r.top
-	subject, hasSubject := top.get("Subject")
+	subject, hasSubject := get(top, "Subject")
 	r.writes("Subject: ")
 	switch {
 	case r.o.SubjectSet:
@@ -481,29 +483,29 @@ func (r *builder) mkforward() error {
 	r.writes("\nMime-Version: 1.0\n")
 
 	fp := top
-	if fp.ctype == "multipart/signed" && len(fp.children) > 0 {
-		fp = fp.children[0]
-	} else if fp.ctype == "multipart/x-mimegpg" && len(fp.children) > 1 && fp.children[0].ctype == "text/x-gpg-output" {
-		fp = fp.children[1]
+	if fp.ContentType == "multipart/signed" && len(fp.Parts) > 0 {
+		fp = fp.Parts[0]
+	} else if fp.ContentType == "multipart/x-mimegpg" && len(fp.Parts) > 1 && fp.Parts[0].ContentType == "text/x-gpg-output" {
+		fp = fp.Parts[1]
 	}
-	var text *part
-	var attachments []*part
+	var text *mailmime.Part
+	var attachments []*mailmime.Part
 	asMessage := false
-	switch fp.ctype {
+	switch fp.ContentType {
 	case "text/plain":
 		text = fp
 	case "multipart/alternative":
 		text = searchContentType(fp, "text/plain")
 	case "multipart/mixed":
-		if len(fp.children) > 0 {
-			text = searchContentType(fp.children[0], "text/plain")
+		if len(fp.Parts) > 0 {
+			text = searchContentType(fp.Parts[0], "text/plain")
 			if text != nil {
-				attachments = fp.children[1:]
+				attachments = fp.Parts[1:]
 			}
 		}
 	}
 	if r.mode == "forwardatt" || text == nil {
-		text, attachments, asMessage = nil, []*part{fp}, true
+		text, attachments, asMessage = nil, []*mailmime.Part{fp}, true
 	}
 	boundary := ""
 	if len(attachments) > 0 {
@@ -516,7 +518,7 @@ func (r *builder) mkforward() error {
 	r.writes(r.o.ForwardSep + "\n")
 	if text != nil {
 		enc := newEncoder(r.charset)
-		for _, h := range top.headers {
+		for _, h := range headers(top) {
 			if !forwardedHeaders[strings.ToLower(h.name)] {
 				continue
 			}
@@ -539,7 +541,7 @@ func (r *builder) mkforward() error {
 		if asMessage {
 			r.writes("Content-Type: message/rfc822\nContent-Description: Forwarded message\n\n")
 		}
-		r.b.Write(r.data[a.start:a.end])
+		r.b.Write(r.data[a.HeaderStart:a.End])
 	}
 	r.writes("\n--" + boundary + "--\n")
 	return nil

@@ -169,3 +169,32 @@ func TestSenderFlagWithoutGetenv(t *testing.T) {
 		t.Fatalf("err %v to %q", err, o.To)
 	}
 }
+
+// TestQuotedPartAsCourier checks the part a reply quotes, and the headers it reads, on
+// messages where the MIME structure is Courier's rfc2045 one (expectations from Debian's
+// mailbot).
+func TestQuotedPartAsCourier(t *testing.T) {
+	for _, c := range []struct{ name, msg, quote string }{
+		{"mime-version-2", "From: a@b\nSubject: mv2\nMime-Version: 2.0\nContent-Type: multipart/mixed; boundary=\"XX\"\n\npre\n--XX\nContent-Type: text/plain\n\nbody one\n--XX\nContent-Type: application/x-y\n\natt\n--XX--\n",
+			"> pre\n> --XX\n> Content-Type: text/plain\n>\n> body one\n> --XX\n> Content-Type: application/x-y\n>\n> att\n> --XX--\n"},
+		{"inherited-encoding", "From: a@b\nSubject: cte\nMime-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"XX\"\nContent-Transfer-Encoding: quoted-printable\n\n--XX\nContent-Type: text/plain\n\nsoft=\nbreak =3D\n--XX\nContent-Type: application/x-y\n\natt\n--XX--\n",
+			"> softbreak =\n"},
+		{"enclosed-message", "From: a@b\nSubject: top822\nMime-Version: 1.0\nContent-Type: message/rfc822\n\nFrom: c@d\nSubject: inner\n\ninner body\n",
+			"> inner body\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, _, err := build(t, c.msg, "-T", "reply")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "a@b writes:\n\n" + c.quote + "\nI am away.\n"; !strings.Contains(got, want) {
+				t.Fatalf("got:\n%s\nwant it to contain:\n%s", got, want)
+			}
+		})
+	}
+	// "Subject :" is not a Subject header for Courier.
+	got, _, _ := build(t, "From: a@b\nSubject : spaced\n\nbody\n", "-T", "reply")
+	if strings.Contains(got, "spaced") {
+		t.Fatalf("got:\n%s", got)
+	}
+}

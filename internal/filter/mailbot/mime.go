@@ -13,6 +13,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 
 	"courier/internal/mail/charset"
+	mailmime "courier/internal/mail/mime"
 )
 
 // wordDecoder decodes RFC 2047 encoded words in any charset we know.
@@ -24,28 +25,48 @@ type header struct {
 	name, value string
 }
 
-// part is a MIME section of the original message, located by byte offsets into it the way
-// Courier's rfc2045 library locates them: start is where its headers begin, bodyStart where
-// its body begins, end where it ends (a part inside a multipart ends before the newline that
-// precedes the next boundary line; the whole message ends at the end of the input).
-type part struct {
-	start, bodyStart, end int
-	headers               []header
-	ctype                 string // lower case, "text/plain" when missing
-	params                map[string]string
-	children              []*part
+// parseMessage parses the message with the rfc2045-compatible parser, which gives the parts'
+// offsets and types as Courier's mailbot sees them.
+// A last line without a newline is not part of the message for it (only -a, which copies
+// the input to its end, shows it).
+func parseMessage(data []byte) *mailmime.Part {
+	n := bytes.LastIndexByte(data, '\n') + 1
+	p, err := mailmime.Parse(bytes.NewReader(data[:n]), int64(n))
+	if err != nil {
+		// Reading from memory does not fail.
+		p = &mailmime.Part{ContentType: "text/plain"}
+	}
+	return p
+}
+
+// headers returns a part's header lines as Courier's reply code reads them: the name as
+// written up to the colon (a line without one is all name) and the value without its
+// leading blanks.
+func headers(p *mailmime.Part) []header {
+	hs := make([]header, 0, len(p.Header.Fields))
+	for _, f := range p.Header.Fields {
+		value := strings.TrimPrefix(string(f.Raw[len(f.Name):]), ":")
+		hs = append(hs, header{name: f.Name, value: strings.TrimLeft(value, " \t")})
+	}
+	return hs
 }
 
 // get returns the value of the last header called name (as Courier's reply code keeps the
 // last one), unfolded and trimmed, and whether there was one.
-func (p *part) get(name string) (string, bool) {
+func get(p *mailmime.Part, name string) (string, bool) {
 	v, ok := "", false
-	for _, h := range p.headers {
+	for _, h := range headers(p) {
 		if strings.EqualFold(h.name, name) {
 			v, ok = unfold(h.value), true
 		}
 	}
 	return v, ok
+}
+
+// param returns a Content-Type parameter of a part, "" when it has none.
+func param(p *mailmime.Part, name string) string {
+	v, _ := p.Param(name)
+	return v
 }
 
 // unfold joins a folded header value into one line, each line break and the blanks after it
@@ -65,117 +86,22 @@ func unfold(v string) string {
 	return strings.Trim(v, " \t\r")
 }
 
-// parseHeaders reads the header block of data[start:end]; it returns the headers and where
-// the body begins.
-func parseHeaders(data []byte, start, end int) ([]header, int) {
-	var hs []header
-	pos := start
-	for pos < end {
-		i := bytes.IndexByte(data[pos:end], '\n')
-		next := end
-		if i >= 0 {
-			next = pos + i + 1
-		}
-		line := strings.TrimRight(string(data[pos:next]), "\r\n")
-		pos = next
-		if line == "" {
-			break
-		}
-		if (line[0] == ' ' || line[0] == '\t') && len(hs) > 0 {
-			hs[len(hs)-1].value += "\n" + line
-			continue
-		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		hs = append(hs, header{name: strings.TrimRight(name, " \t"), value: strings.TrimLeft(value, " \t")})
-	}
-	return hs, pos
-}
-
-// parseMessage parses the message as Courier's rfc2045 parser does, far enough for replies
-// and forwards: a message without a Mime-Version header is plain text whatever its
-// Content-Type says.
-// A last line without a newline is not part of the message for it (only -a, which copies
-// the input to its end, shows it).
-func parseMessage(data []byte) *part {
-	return parsePart(data, 0, bytes.LastIndexByte(data, '\n')+1, true, 0)
-}
-
-func parsePart(data []byte, start, end int, top bool, depth int) *part {
-	p := &part{start: start, end: end, ctype: "text/plain", params: map[string]string{}}
-	p.headers, p.bodyStart = parseHeaders(data, start, end)
-	if _, mv := p.get("Mime-Version"); top && !mv {
-		return p
-	}
-	if ct, ok := p.get("Content-Type"); ok {
-		if t, params, err := mime.ParseMediaType(ct); err == nil {
-			p.ctype, p.params = strings.ToLower(t), params
-		} else if t, _, _ := strings.Cut(ct, ";"); strings.Contains(t, "/") {
-			p.ctype = strings.ToLower(strings.TrimSpace(t))
-		}
-	}
-	b := p.params["boundary"]
-	if !strings.HasPrefix(p.ctype, "multipart/") || b == "" || depth > 20 {
-		return p
-	}
-	delim := "--" + b
-	// Walk the body's lines, cutting at each boundary line.
-	pos, partStart := p.bodyStart, -1
-	for pos < end {
-		i := bytes.IndexByte(data[pos:end], '\n')
-		next := end
-		if i >= 0 {
-			next = pos + i + 1
-		}
-		line := strings.TrimRight(string(data[pos:next]), " \t\r\n")
-		if strings.HasPrefix(line, delim) {
-			rest := line[len(delim):]
-			if rest == "" || rest == "--" {
-				if partStart >= 0 {
-					e := pos
-					if e > partStart && data[e-1] == '\n' {
-						e--
-						if e > partStart && data[e-1] == '\r' {
-							e--
-						}
-					}
-					if e < partStart {
-						e = partStart
-					}
-					c := parsePart(data, partStart, e, false, depth+1)
-					if c.ctype == "message/rfc822" {
-						// An attached message keeps the newline before the boundary.
-						c.end = pos
-					}
-					p.children = append(p.children, c)
-				}
-				if rest == "--" {
-					return p
-				}
-				partStart = next
-			}
-		}
-		pos = next
-	}
-	if partStart >= 0 && partStart < end {
-		p.children = append(p.children, parsePart(data, partStart, end, false, depth+1))
-	}
-	return p
-}
-
 // searchContentType is rfc2045_searchcontenttype: the part itself when of type ct, else the
-// first child of that type, descending into the first multipart child met on the way.
-func searchContentType(p *part, ct string) *part {
-	if p.ctype == ct {
+// first child of that type, descending into the first multipart child met on the way. The
+// children are a multipart's parts, or the message a message/rfc822 part encloses.
+func searchContentType(p *mailmime.Part, ct string) *mailmime.Part {
+	if p.ContentType == ct {
 		return p
 	}
-	for _, c := range p.children {
-		if c.ctype == ct {
+	children := p.Parts
+	if p.Message != nil {
+		children = []*mailmime.Part{p.Message}
+	}
+	for _, c := range children {
+		if c.ContentType == ct {
 			return c
 		}
-		if strings.HasPrefix(c.ctype, "multipart/") {
+		if strings.HasPrefix(c.ContentType, "multipart/") {
 			return searchContentType(c, ct)
 		}
 	}
@@ -184,11 +110,10 @@ func searchContentType(p *part, ct string) *part {
 
 // decodedText returns a text part's content decoded from its transfer encoding and converted
 // from its charset to UTF-8.
-func decodedText(data []byte, p *part) string {
-	raw := data[p.bodyStart:p.end]
-	cte, _ := p.get("Content-Transfer-Encoding")
+func decodedText(data []byte, p *mailmime.Part) string {
+	raw := data[p.BodyStart:p.End]
 	var body []byte
-	switch strings.ToLower(cte) {
+	switch p.Encoding {
 	case "quoted-printable":
 		body, _ = io.ReadAll(quotedprintable.NewReader(bytes.NewReader(raw)))
 	case "base64":
@@ -202,7 +127,7 @@ func decodedText(data []byte, p *part) string {
 	default:
 		body = raw
 	}
-	cs := p.params["charset"]
+	cs := param(p, "charset")
 	if cs == "" || strings.EqualFold(cs, "us-ascii") || utf8.Valid(body) && isUTF8Name(cs) {
 		if utf8.Valid(body) {
 			return string(body)
@@ -273,13 +198,13 @@ func (e encoder) convert(s string) string {
 // reformat writes a text part the way Courier's reply code does through its RFC 3676
 // parser: each line prefixed with quote marks (adjust of them, plus the line's own when the
 // text is flowed), space-stuffed, trailing blanks dropped except on flowed lines.
-func reformat(b *bytes.Buffer, data []byte, p *part, adjust int, outCharset string) {
+func reformat(b *bytes.Buffer, data []byte, p *mailmime.Part, adjust int, outCharset string) {
 	text := decodedText(data, p)
-	flowed := strings.EqualFold(p.params["format"], "flowed")
-	delsp := strings.EqualFold(p.params["delsp"], "yes")
+	flowed := strings.EqualFold(param(p, "format"), "flowed")
+	delsp := strings.EqualFold(param(p, "delsp"), "yes")
 	enc := newEncoder(outCharset)
 	text = strings.TrimSuffix(text, "\n")
-	if text == "" && p.end-p.bodyStart == 0 {
+	if text == "" && p.End == p.BodyStart {
 		return
 	}
 	lines := strings.Split(text, "\n")
