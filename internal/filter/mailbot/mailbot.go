@@ -210,14 +210,26 @@ func Suppressed(h mail.Header, sender string, envelopeKnown bool) string {
 	return ""
 }
 
+// messageHeader returns the message's header in net/mail's form, read by our MIME parser:
+// like Courier's, it takes any header line, one without a colon too, where net/mail refuses
+// the whole message.
+func messageHeader(data []byte) mail.Header {
+	h := mail.Header{}
+	for _, f := range headers(parseMessage(data)) {
+		k := textproto.CanonicalMIMEHeaderKey(f.name)
+		lines := strings.Split(f.value, "\n")
+		for i := range lines {
+			lines[i] = strings.TrimRight(lines[i], "\r")
+		}
+		h[k] = append(h[k], unfold(strings.Join(lines, "\n")))
+	}
+	return h
+}
+
 // Build reads the message and returns the autoreply and the address it goes to, or a
 // non-empty reason when no reply may be sent.
 func Build(o *Options, msgData []byte, getenv func(string) string, now time.Time) (reply []byte, to, reason string, err error) {
-	msg, err := mail.ReadMessage(bytes.NewReader(msgData))
-	if err != nil {
-		return nil, "", "", fmt.Errorf("reading the message: %w", err)
-	}
-	h := msg.Header
+	h := messageHeader(msgData)
 	sender, known := lookupEnv(getenv, "SENDER")
 	if r := Suppressed(h, sender, known); r != "" {
 		return nil, "", r, nil

@@ -190,3 +190,13 @@ func TestMailbotRelativeMailer(t *testing.T) {
 		t.Fatalf("%q %v", b, err)
 	}
 }
+
+// TestHeaderLineWithoutColon: a header line without a colon does not stop the reply, as it
+// does not in Courier's mailbot (net/mail refused the whole message).
+func TestHeaderLineWithoutColon(t *testing.T) {
+	_, tmpl, _ := setup(t)
+	code, out := run(t, "From: a@example.com\nbogus line without colon\nSubject: hi\n\nbody\n", "-t", tmpl, "-n")
+	if code != 0 || !strings.Contains(out, "To: a@example.com\n") || !strings.Contains(out, "Subject: Re: hi\n") {
+		t.Fatalf("code %d out:\n%s", code, out)
+	}
+}
