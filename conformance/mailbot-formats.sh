@@ -149,3 +149,8 @@ chmod 755 mailer
 $MAILBOT -T forwardatt -t away.txt -A 'From: me@here' ./mailer -f '' bob@example.org < plain.eml; echo "[exit $?]"
 $MAILBOT -M dsn@here -t away.txt ./mailer -f '' < alt.eml; echo "[exit $?]"
 norm < sent.log
+echo "--- command lines mailbot cannot use (exit status only; the usage texts differ)"
+for args in "-Z" "-T bogus" "" "-t away.txt -D" "-R abuse -t away.txt"; do
+  $MAILBOT $args < plain.eml > /dev/null 2>&1
+  echo "[$args] exit $?"
+done

@@ -15,11 +15,9 @@ import (
 	"time"
 )
 
-// Exit codes.
-const (
-	ExitUsage    = 64 // EX_USAGE: bad command line
-	ExitTempFail = 75 // EX_TEMPFAIL: could not read, build or send
-)
+// ExitTempFail (EX_TEMPFAIL) is the exit status for a command line mailbot cannot use and
+// for a message it could not read, build or send: Courier's mailbot answers both with 75.
+const ExitTempFail = 75
 
 // ErrFeedbackFormat is returned for -R without -T feedback or -T replyfeedback; mailbot then
 // exits with status 1, as Courier's does.
@@ -339,12 +337,12 @@ func mimeCharset(hdrs []string) string {
 }
 
 // Main runs mailbot: it returns 0 when a reply was sent or none was due, the program's exit
-// code when sending failed, ExitUsage or ExitTempFail otherwise.
+// code when sending failed, ExitTempFail otherwise.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	o, err := ParseArgs(args, getenv)
 	if err != nil {
-		fmt.Fprintf(stderr, "mailbot: %v\n", err)
-		return ExitUsage
+		fmt.Fprintf(stderr, "mailbot: %v\nUsage: mailbot [ options ] [ $MAILER arg arg... ]\n", err)
+		return ExitTempFail
 	}
 	data, err := io.ReadAll(io.LimitReader(stdin, MaxMessage+1))
 	if err != nil {

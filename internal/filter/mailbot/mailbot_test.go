@@ -145,7 +145,7 @@ func TestCheckAndRecordExpiry(t *testing.T) {
 }
 
 func TestUsageAndSendFailure(t *testing.T) {
-	if code, _ := run(t, sample, "-s", "x"); code != ExitUsage {
+	if code, _ := run(t, sample, "-s", "x"); code != ExitTempFail {
 		t.Fatalf("no template: code %d", code)
 	}
 	dir, tmpl, _ := setup(t)
