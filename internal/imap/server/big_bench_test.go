@@ -15,6 +15,7 @@ import (
 
 	"courier/internal/store/maildir"
 	"courier/internal/testutil"
+	"courier/internal/testutil/fixture"
 )
 
 // bigFolderHits is how many messages of the big folder have "anchor-needle" in their
@@ -29,63 +30,48 @@ const bigFolderHits = 1000
 // benchmark builds should not land in a folder another benchmark times.
 func bigFolder(b *testing.B) string {
 	b.Helper()
-	p := os.Getenv("COURIER_IMAP_BIG_MAILDIR")
-	if p == "" {
-		p = "/var/tmp/courier-bench/imap-big100k"
-	}
-	if _, err := os.Stat(filepath.Join(p, "cur")); err == nil {
-		return p
-	}
-	b.Logf("generating %s (once)", p)
-	tmp := p + ".part"
-	os.RemoveAll(tmp)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		b.Fatal(err)
-	}
-	if err := maildir.Create(tmp, maildir.Private, true); err != nil {
-		b.Fatal(err)
-	}
-	r := rand.New(rand.NewPCG(5, 5))
-	people := []string{"Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi"}
-	words := strings.Fields("report budget meeting server release invoice schedule review ticket update project deadline")
-	addr := func() string {
-		n := people[r.IntN(len(people))]
-		return fmt.Sprintf("%s <%s@example.%d.test>", n, strings.ToLower(n), r.IntN(4))
-	}
-	line := "a line of text in a message body, more or less realistic for a test.\n"
-	body := strings.Repeat(line, 40)
-	start := time.Date(2024, 1, 1, 8, 0, 0, 0, time.UTC)
-	var sb strings.Builder
-	for i := 1; i <= 100000; i++ {
-		sb.Reset()
-		date := start.Add(time.Duration(i) * time.Minute).Format(time.RFC1123Z)
-		fmt.Fprintf(&sb, "Return-Path: <sender%d@example.test>\n", i%16)
-		fmt.Fprintf(&sb, "Received: from mx%d.example.test (mx%d.example.test [192.0.2.%d])\n\tby mail.example.test with ESMTP id %08X\n\tfor <user@example.test>; %s\n", i%7, i%7, i%250+1, i, date)
-		fmt.Fprintf(&sb, "Date: %s\nFrom: %s\nTo: %s\n", date, addr(), addr())
-		if r.IntN(3) == 0 {
-			fmt.Fprintf(&sb, "Cc: %s, %s\n", addr(), addr())
+	return fixture.Dir(b, "COURIER_IMAP_BIG_MAILDIR", "/var/tmp/courier-bench/imap-big100k", "cur", func(tb testing.TB, tmp string) {
+		if err := maildir.Create(tmp, maildir.Private, true); err != nil {
+			tb.Fatal(err)
 		}
-		subj := fmt.Sprintf("%s %s #%d", words[r.IntN(len(words))], words[r.IntN(len(words))], i)
-		if i%100 == 42 {
-			subj = "anchor-needle " + subj
+		r := rand.New(rand.NewPCG(5, 5))
+		people := []string{"Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi"}
+		words := strings.Fields("report budget meeting server release invoice schedule review ticket update project deadline")
+		addr := func() string {
+			n := people[r.IntN(len(people))]
+			return fmt.Sprintf("%s <%s@example.%d.test>", n, strings.ToLower(n), r.IntN(4))
 		}
-		fmt.Fprintf(&sb, "Subject: %s\nMessage-ID: <%d.%d@big.example.test>\n", subj, i, r.Uint64())
-		sb.WriteString("MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\n")
-		sb.WriteString(body[:len(line)*(10+r.IntN(20))])
-		msg := sb.String()
-		flags := ""
-		if r.IntN(10) < 7 {
-			flags = "S"
+		line := "a line of text in a message body, more or less realistic for a test.\n"
+		body := strings.Repeat(line, 40)
+		start := time.Date(2024, 1, 1, 8, 0, 0, 0, time.UTC)
+		var sb strings.Builder
+		for i := 1; i <= 100000; i++ {
+			sb.Reset()
+			date := start.Add(time.Duration(i) * time.Minute).Format(time.RFC1123Z)
+			fmt.Fprintf(&sb, "Return-Path: <sender%d@example.test>\n", i%16)
+			fmt.Fprintf(&sb, "Received: from mx%d.example.test (mx%d.example.test [192.0.2.%d])\n\tby mail.example.test with ESMTP id %08X\n\tfor <user@example.test>; %s\n", i%7, i%7, i%250+1, i, date)
+			fmt.Fprintf(&sb, "Date: %s\nFrom: %s\nTo: %s\n", date, addr(), addr())
+			if r.IntN(3) == 0 {
+				fmt.Fprintf(&sb, "Cc: %s, %s\n", addr(), addr())
+			}
+			subj := fmt.Sprintf("%s %s #%d", words[r.IntN(len(words))], words[r.IntN(len(words))], i)
+			if i%100 == 42 {
+				subj = "anchor-needle " + subj
+			}
+			fmt.Fprintf(&sb, "Subject: %s\nMessage-ID: <%d.%d@big.example.test>\n", subj, i, r.Uint64())
+			sb.WriteString("MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\n")
+			sb.WriteString(body[:len(line)*(10+r.IntN(20))])
+			msg := sb.String()
+			flags := ""
+			if r.IntN(10) < 7 {
+				flags = "S"
+			}
+			name := fmt.Sprintf("%d.M%dP1.imapbench,S=%d:2,%s", 1704097020+i*60, i, len(msg), flags)
+			if err := os.WriteFile(filepath.Join(tmp, "cur", name), []byte(msg), 0o600); err != nil {
+				tb.Fatal(err)
+			}
 		}
-		name := fmt.Sprintf("%d.M%dP1.imapbench,S=%d:2,%s", 1704097020+i*60, i, len(msg), flags)
-		if err := os.WriteFile(filepath.Join(tmp, "cur", name), []byte(msg), 0o600); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		b.Fatal(err)
-	}
-	return p
+	})
 }
 
 // bigConn is a client connection for the big-folder benchmarks.

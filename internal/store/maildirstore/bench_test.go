@@ -14,6 +14,7 @@ import (
 	"courier/internal/store"
 	"courier/internal/store/index"
 	"courier/internal/store/maildir"
+	"courier/internal/testutil/fixture"
 )
 
 // bigMaildir returns a maildir with 100,000 messages of about 1.9 kB in cur/ (as the IMAP
@@ -21,39 +22,24 @@ import (
 // /var/tmp/courier-bench/big100k.
 func bigMaildir(b *testing.B) string {
 	b.Helper()
-	p := os.Getenv("COURIER_BIG_MAILDIR")
-	if p == "" {
-		p = "/var/tmp/courier-bench/big100k"
-	}
-	if _, err := os.Stat(filepath.Join(p, "cur")); err == nil {
-		return p
-	}
-	b.Logf("generating %s (once)", p)
-	tmp := p + ".part"
-	os.RemoveAll(tmp)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		b.Fatal(err)
-	}
-	if err := maildir.Create(tmp, maildir.Private, false); err != nil {
-		b.Fatal(err)
-	}
-	r := rand.New(rand.NewPCG(4, 4))
-	body := strings.Repeat("a line of text in a message body, more or less realistic.\n", 40)
-	for i := 0; i < 100000; i++ {
-		msg := fmt.Sprintf("From: a%d@example.test\nTo: b@example.test\nSubject: message %d\nMessage-ID: <%d@big>\n\n%s", i, i, i, body[:1000+r.IntN(1300)])
-		flags := ""
-		if r.IntN(10) < 7 {
-			flags = "S"
+	return fixture.Dir(b, "COURIER_BIG_MAILDIR", "/var/tmp/courier-bench/big100k", "cur", func(tb testing.TB, tmp string) {
+		if err := maildir.Create(tmp, maildir.Private, false); err != nil {
+			tb.Fatal(err)
 		}
-		name := fmt.Sprintf("%d.M%dP1.bench,S=%d:2,%s", 1704097020+i*60, i, len(msg), flags)
-		if err := os.WriteFile(filepath.Join(tmp, "cur", name), []byte(msg), 0o600); err != nil {
-			b.Fatal(err)
+		r := rand.New(rand.NewPCG(4, 4))
+		body := strings.Repeat("a line of text in a message body, more or less realistic.\n", 40)
+		for i := 0; i < 100000; i++ {
+			msg := fmt.Sprintf("From: a%d@example.test\nTo: b@example.test\nSubject: message %d\nMessage-ID: <%d@big>\n\n%s", i, i, i, body[:1000+r.IntN(1300)])
+			flags := ""
+			if r.IntN(10) < 7 {
+				flags = "S"
+			}
+			name := fmt.Sprintf("%d.M%dP1.bench,S=%d:2,%s", 1704097020+i*60, i, len(msg), flags)
+			if err := os.WriteFile(filepath.Join(tmp, "cur", name), []byte(msg), 0o600); err != nil {
+				tb.Fatal(err)
+			}
 		}
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		b.Fatal(err)
-	}
-	return p
+	})
 }
 
 // cpuNow returns the process's CPU time so far (user + system, getrusage): the machine
