@@ -12,6 +12,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"courier/internal/cnum"
 	"courier/internal/store/foldername"
 )
 
@@ -434,7 +435,7 @@ func loadMailfilterRules(data []byte) ([]mfRule, error) {
 	if len(data) == 0 || !strings.HasPrefix(lines[0], "#MFMAILDROP=") {
 		return nil, errMailfilterForeign
 	}
-	if v := atoiC(lines[0][len("#MFMAILDROP="):]); v != 1 && v != 2 {
+	if v := cnum.Atoi(lines[0][len("#MFMAILDROP="):]); v != 1 && v != 2 {
 		return nil, errMailfilterForeign
 	}
 	var rules []mfRule
@@ -499,24 +500,6 @@ func loadMailfilterRules(data []byte) ([]mfRule, error) {
 
 func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
-}
-
-// atoiC is C's atoi: optional blanks and sign, then digits; anything else ends it.
-func atoiC(s string) int {
-	s = strings.TrimLeft(s, " \t\n\v\f\r")
-	neg := false
-	if s != "" && (s[0] == '-' || s[0] == '+') {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	n := 0
-	for i := 0; i < len(s) && s[i] >= '0' && s[i] <= '9' && n < 1<<30; i++ {
-		n = n*10 + int(s[i]-'0')
-	}
-	if neg {
-		return -n
-	}
-	return n
 }
 
 // validMailfilterRule applies the checks SqWebMail (maildir_filter_ruleupdate) makes.
@@ -783,9 +766,9 @@ func saveMailfilterRules(rules []mfRule, maildir, from string) []byte {
 			for _, w := range words[1:] {
 				switch {
 				case strings.HasPrefix(w, "dsn="):
-					dsn = atoiC(w[4:]) != 0
+					dsn = cnum.Atoi(w[4:]) != 0
 				case strings.HasPrefix(w, "days="):
-					days = atoiC(w[5:])
+					days = cnum.Atoi(w[5:])
 				case w == "noquote":
 					noquote = true
 				}

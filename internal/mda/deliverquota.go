@@ -6,9 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
+	"courier/internal/cnum"
 	"courier/internal/fsutil"
 	"courier/internal/store/maildir"
 	"courier/internal/store/quota"
@@ -37,7 +37,7 @@ func Deliverquota(e *Invocation) int {
 			continue
 		case args[i] == "-w" && i+1 < len(args):
 			i++
-			warnPercent = atoiC(args[i])
+			warnPercent = cnum.Atoi(args[i])
 			continue
 		case args[i] == "-W" && i+1 < len(args):
 			i++
@@ -82,17 +82,4 @@ func Deliverquota(e *Invocation) int {
 		maildir.DeliverQuotaWarning(md, warnPercent, warnFile, host, time.Now()) //nolint:errcheck
 	}
 	return 0
-}
-
-// atoiC converts like C's atoi: leading digits (after an optional sign), 0 when none.
-func atoiC(s string) int {
-	j := 0
-	if j < len(s) && (s[j] == '-' || s[j] == '+') {
-		j++
-	}
-	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-		j++
-	}
-	n, _ := strconv.Atoi(s[:j])
-	return n
 }

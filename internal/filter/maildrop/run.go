@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"courier/internal/cnum"
 )
 
 // MaxMessage bounds the message maildrop reads from standard input.
@@ -73,7 +75,7 @@ func ParseArgs(args []string) (*Args, error) {
 		case 'A':
 			a.Headers = append(a.Headers, val)
 		case 'w':
-			a.WarnPercent = atoiC(val)
+			a.WarnPercent = cnum.Atoi(val)
 		case 'W':
 			a.WarnFile = val
 		case 'D', 't':
@@ -429,12 +431,6 @@ func returnPath(v string) string {
 		}
 	}
 	return v
-}
-
-// atoiC converts like C's atoi, as Courier reads -w: leading digits after an optional sign,
-// 0 when there are none.
-func atoiC(s string) int {
-	return int(numberPrefix(s))
 }
 
 // numberPrefix is C's atof on an exit code variable.
